@@ -1,0 +1,45 @@
+# Two commands matter: `make demo` (run the pipeline on the bundled corpus) and `make test`.
+# Each creates .venv when absent and installs what it needs.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+DEMO   ?= out/demo
+
+.PHONY: demo test lint eval notebooks bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files re-run the install when pyproject.toml changes.
+$(VENV)/.installed-base: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,ocr]'
+	@touch $@ $(VENV)/.installed-base
+
+demo: $(VENV)/.installed-base
+	$(BIN)/extractor run corpora/ --out $(DEMO) --no-progress
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check extractor tests bench
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check extractor tests bench
+	$(BIN)/ruff format --check extractor tests bench
+
+eval: $(VENV)/.installed-base
+	$(BIN)/extractor eval ../shared/gold tests/golden --floors tests/golden/floors.yaml
+
+notebooks: $(VENV)/.installed-dev
+	$(BIN)/python -m extractor.notebooks notebooks
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf out .pytest_cache .ruff_cache

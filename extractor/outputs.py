@@ -1,0 +1,129 @@
+"""Streaming table writers for a run: CSV, JSONL, Parquet row groups and a DuckDB file.
+
+Everything is written into a staging folder and moved into place at the end, so an interrupted
+run never leaves a half-written table behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from extractor.tables import TABLES
+
+# Rows buffered per Parquet row group: bounded memory whatever the corpus size.
+ROW_GROUP = 5000
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file via a temp file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def arrow_schema(table: str) -> Any:
+    """The fixed Arrow schema of one output table."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
+    return pa.schema([(col, types[kind]) for col, kind in TABLES[table]])
+
+
+class RunWriter:
+    """Writes all tables of a run, row by row, into a staging folder, then publishes them."""
+
+    def __init__(self, out: Path, tables: tuple[str, ...] = tuple(TABLES), csv_bom: bool = False) -> None:
+        self.out = out
+        self.tables = tables
+        out.mkdir(parents=True, exist_ok=True)
+        self.stage = Path(tempfile.mkdtemp(dir=out, prefix=".staging-"))
+        self._csv_files = {}
+        self._csv = {}
+        self._buffers: dict[str, list[dict[str, Any]]] = {t: [] for t in tables}
+        self._parquet: dict[str, Any] = {}
+        self.counts = dict.fromkeys(tables, 0)
+        for t in tables:
+            fh = (self.stage / f"{t}.csv").open("w", encoding="utf-8-sig" if csv_bom else "utf-8", newline="")
+            self._csv_files[t] = fh
+            writer = csv.DictWriter(fh, fieldnames=[c for c, _ in TABLES[t]])
+            writer.writeheader()
+            self._csv[t] = writer
+        self._jsonl = (self.stage / "documents.jsonl").open("w", encoding="utf-8")
+
+    def add_record(self, record: dict[str, Any]) -> None:
+        """Append one full document record to documents.jsonl."""
+        self._jsonl.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+
+    def add_row(self, table: str, row: dict[str, Any]) -> None:
+        """Append one row to a table."""
+        self._csv[table].writerow(row)
+        buf = self._buffers[table]
+        buf.append(row)
+        self.counts[table] += 1
+        if len(buf) >= ROW_GROUP:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        buf = self._buffers[table]
+        if not buf and table in self._parquet:
+            return
+        schema = arrow_schema(table)
+        if table not in self._parquet:
+            self._parquet[table] = pq.ParquetWriter(self.stage / f"{table}.parquet", schema)
+        if buf:
+            self._parquet[table].write_table(pa.Table.from_pylist(buf, schema=schema))
+        self._buffers[table] = []
+
+    def close(self, extra_files: dict[str, str] | None = None) -> None:
+        """Finish every file, build the DuckDB database, and move everything into `out`."""
+        for t in self.tables:
+            self._flush(t)
+            self._parquet[t].close()
+            self._csv_files[t].close()
+        self._jsonl.close()
+        build_duckdb(self.stage / "extractor.duckdb", {t: self.stage / f"{t}.parquet" for t in self.tables})
+        for name, text in (extra_files or {}).items():
+            (self.stage / name).write_text(text, encoding="utf-8")
+        for path in sorted(self.stage.iterdir()):
+            os.replace(path, self.out / path.name)
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+    def abort(self) -> None:
+        """Drop the staging folder, leaving earlier outputs untouched."""
+        for fh in [*self._csv_files.values(), self._jsonl]:
+            fh.close()
+        for w in self._parquet.values():
+            w.close()
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+
+def build_duckdb(path: Path, parquet: dict[str, Path], views: dict[str, str] | None = None) -> None:
+    """Create a DuckDB file holding one table per Parquet file (DuckDB streams the copy)."""
+    import duckdb
+
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        for table, src in parquet.items():
+            con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM read_parquet(?)', [str(src)])
+        for name, sql in (views or {}).items():
+            con.execute(f'CREATE VIEW "{name}" AS {sql}')
+    finally:
+        con.close()

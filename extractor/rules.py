@@ -1,0 +1,89 @@
+"""Load the rule and schema data files once, validate them, and fingerprint them for caching."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from extractor.errors import RulesError
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+RULES_DIR = PACKAGE_DIR / "rules"
+
+
+@functools.cache
+def schemas_dir() -> Path:
+    """Return the schemas/ folder: the repository's in a checkout, the bundled copy in a wheel."""
+    for candidate in (PACKAGE_DIR.parent / "schemas", PACKAGE_DIR / "_schemas"):
+        if (candidate / "document.schema.json").is_file():
+            return candidate
+    raise RulesError("schemas/ folder not found next to the package nor bundled inside it")
+
+
+def _read_yaml(path: Path) -> Any:
+    import yaml
+
+    try:
+        with path.open(encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as exc:
+        raise RulesError(f"cannot read rules file {path}: {exc}") from exc
+
+
+def _validate(data: Any, schema: dict[str, Any], where: Path) -> None:
+    import jsonschema
+
+    try:
+        jsonschema.validate(data, schema)
+    except jsonschema.ValidationError as exc:
+        loc = "/".join(str(p) for p in exc.absolute_path)
+        raise RulesError(f"{where}: {loc or '(top)'}: {exc.message}") from exc
+
+
+@functools.cache
+def load_rules(name: str) -> Any:
+    """Load extractor/rules/<name>.yaml, validated against its `<name>.schema.json` when present."""
+    path = RULES_DIR / f"{name}.yaml"
+    data = _read_yaml(path)
+    schema_path = RULES_DIR / f"{name}.schema.json"
+    if schema_path.is_file():
+        _validate(data, json.loads(schema_path.read_text(encoding="utf-8")), path)
+    return data
+
+
+@functools.cache
+def load_schema_yaml(name: str) -> Any:
+    """Load schemas/<name>.yaml, validated against schemas/<name>.schema.json when present."""
+    path = schemas_dir() / f"{name}.yaml"
+    data = _read_yaml(path)
+    schema_path = schemas_dir() / f"{name}.schema.json"
+    if schema_path.is_file():
+        _validate(data, json.loads(schema_path.read_text(encoding="utf-8")), path)
+    return data
+
+
+@functools.cache
+def load_json_schema(name: str) -> dict[str, Any]:
+    """Load schemas/<name>.schema.json."""
+    return json.loads((schemas_dir() / f"{name}.schema.json").read_text(encoding="utf-8"))
+
+
+@functools.cache
+def schema_version() -> str:
+    """The version of the output schema, from schemas/document.schema.json."""
+    return str(load_json_schema("document").get("version", "0"))
+
+
+@functools.cache
+def rules_fingerprint() -> str:
+    """A hash over every rules and schema file, so cached results go stale when any rule changes."""
+    digest = hashlib.sha256()
+    files = sorted(RULES_DIR.rglob("*.yaml")) + sorted(RULES_DIR.rglob("*.json"))
+    files += sorted(schemas_dir().rglob("*.yaml")) + sorted(schemas_dir().rglob("*.json"))
+    for path in files:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,63 @@
+"""Cleaning: widths, whitespace, page chrome, and the offset map back to the loaded text."""
+
+from __future__ import annotations
+
+import pytest
+
+from extractor.clean import clean, is_chrome_line
+
+WIDTH_CASES = [
+    # (loaded, cleaned) — development examples
+    ("（一）学习宣传情况。", "(一)学习宣传情况。"),
+    ("开展专题学习１２次，发放资料１．５万份", "开展专题学习12次,发放资料1.5万份"),
+    ("\u3000\u3000区委、区政府：", "区委、区政府:"),
+    ("占比５．０８％", "占比5.08%"),
+    ("a\u200bb\x00c", "abc"),
+    ("第一行\r\n\r\n第二行", "第一行\n第二行"),
+    ("  多个   空格  ", "多个 空格"),
+]
+
+
+@pytest.mark.parametrize(("loaded", "cleaned"), WIDTH_CASES)
+def test_width_and_whitespace(loaded: str, cleaned: str) -> None:
+    assert clean(loaded).text == cleaned
+
+
+CHROME_LINES = ["首页 > 政务公开 > 法治政府建设", "来源：区司法局  发布时间：2022-03-01", "【字体：大 中 小】 打印本页 关闭窗口",
+                "网站标识码5001530001 渝ICP备12345678号", "上一篇：关于某某的通知", "国务院部门网站"]
+BODY_LINES = ["一、2023年推进法治政府建设的主要举措和成效", "（二）规范执法行为。全年组织执法培训3次。", "特此报告"]
+
+
+@pytest.mark.parametrize("line", CHROME_LINES)
+def test_chrome_lines_dropped(line: str) -> None:
+    assert is_chrome_line(clean(line).text or line)
+    assert clean(line).text == ""
+
+
+@pytest.mark.parametrize("line", BODY_LINES)
+def test_body_lines_kept(line: str) -> None:
+    assert clean(line).text != ""
+
+
+def test_offsets_map_back_to_loaded_text(seed_text: str) -> None:
+    cleaned = clean(seed_text)
+    for i, ch in enumerate(cleaned.text):
+        src = seed_text[cleaned.offsets[i]]
+        if ch in " \n":
+            continue
+        assert clean(src).text == ch, (i, ch, src)
+    start = cleaned.text.index("专题学习12次")
+    s, e = cleaned.to_source(start, start + len("专题学习12次"))
+    assert seed_text[s:e] == "专题学习12次"
+
+
+def test_cleaning_is_idempotent(seed_text: str) -> None:
+    once = clean(seed_text).text
+    assert clean(once).text == once
+
+
+def test_seed_trailer_chrome_removed_and_note_kept(seed_text: str) -> None:
+    text = clean(seed_text).text
+    assert "国务院部门网站" not in text
+    assert "其他网站" not in text
+    assert text.rstrip().endswith("(联系人:雷敏,联系电话:61478313)")
