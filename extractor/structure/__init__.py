@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,12 +13,31 @@ from extractor.model import Loaded
 class Structure:
     """What the structure stage returns for one cleaned text."""
 
+    # Each heading: {level, marker, text, start, end, parent, path, section, part, shape}.
     headings: list[dict[str, Any]] = field(default_factory=list)
+    # Flat values: title, issuers, doc_number, reference_doc_number, addressee, report_year,
+    # signed_date, published_date, region{province, city, county, township, admin_code}, level.
     metadata: dict[str, Any] = field(default_factory=dict)
+    # For each metadata field: {start, end, source} (source: title | body | signature | page | inferred).
     provenance: dict[str, Any] = field(default_factory=dict)
+    # Personal data, kept apart: {person, phone}.
     contact: dict[str, Any] = field(default_factory=dict)
 
 
 def analyse(text: str, loaded: Loaded) -> Structure:
     """Find headings, classify sections and read metadata from a cleaned text."""
     return Structure()
+
+
+def locate(headings: list[dict[str, Any]], pos: int) -> dict[str, Any]:
+    """Return the section path, section and part of the text at offset `pos`.
+
+    The innermost heading that starts at or before `pos` owns it; text before the first heading
+    belongs to the preamble zone.
+    """
+    starts = [h["start"] for h in headings]
+    i = bisect.bisect_right(starts, pos) - 1
+    if i < 0:
+        return {"section_path": "", "section": "preamble", "part": "other"}
+    h = headings[i]
+    return {"section_path": h.get("path", ""), "section": h.get("section"), "part": h.get("part")}
