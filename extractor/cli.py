@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--floors", default=None, help="YAML file of minimum scores; exit 1 when one is missed")
     p.add_argument("--root", default=None, help="folder that gold 'file' paths are relative to")
     p.add_argument("--json", action="store_true", help="print the scores as JSON")
+    # SUPPRESS keeps the top-level -v working: a subparser default would overwrite it.
+    p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                   help="list unmatched headings, numbers and metadata")
 
     p = sub.add_parser("crawl", help="collect reports from a government site, politely and resumably")
     p.add_argument("--profile", required=True, help="site profile name or YAML path")
