@@ -18,6 +18,8 @@ from extractor.tables import TABLES
 
 # Rows buffered per Parquet row group: bounded memory whatever the corpus size.
 ROW_GROUP = 5000
+# Memory DuckDB may use while it copies the Parquet files into extractor.duckdb.
+DUCKDB_MEMORY = "256MB"
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -99,10 +101,15 @@ class RunWriter:
             self._csv_files[t].close()
         self._jsonl.close()
         build_duckdb(self.stage / "extractor.duckdb", {t: self.stage / f"{t}.parquet" for t in self.tables})
-        for name, text in (extra_files or {}).items():
+        extra = extra_files or {}
+        for name, text in extra.items():
             (self.stage / name).write_text(text, encoding="utf-8")
-        for path in sorted(self.stage.iterdir()):
-            os.replace(path, self.out / path.name)
+        # Tables first, run.json last: a run.json newer than the tables marks a complete set. A run
+        # killed between two renames leaves a mix of old and new tables, which the next run
+        # (finding every record in the cache) replaces.
+        for path in sorted(self.stage.iterdir(), key=lambda p: (p.name in extra, p.name)):
+            if not path.name.startswith("."):  # DuckDB's spill folder stays behind
+                os.replace(path, self.out / path.name)
         shutil.rmtree(self.stage, ignore_errors=True)
 
     def abort(self) -> None:
@@ -119,7 +126,9 @@ def build_duckdb(path: Path, parquet: dict[str, Path], views: dict[str, str] | N
     import duckdb
 
     path.unlink(missing_ok=True)
-    con = duckdb.connect(str(path))
+    # A bounded buffer pool: DuckDB otherwise keeps the pages it wrote, so the run's memory would
+    # grow with the corpus. It spills to a temp folder beside the file when it needs more.
+    con = duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY, "temp_directory": str(path.parent / ".duckdb-tmp")})
     try:
         for table, src in parquet.items():
             con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM read_parquet(?)', [str(src)])

@@ -1,14 +1,25 @@
-"""Batch runs: expand inputs, process each document in isolation, cache results, write tables."""
+"""Batch runs: expand inputs, process each document in isolation, cache results, write tables.
+
+A run is incremental and crash-safe. Every finished record goes at once, atomically, into a cache
+inside the output folder, keyed by the document's content hash, the package version, the schema
+version, the rules fingerprint and the options; a rerun processes only what the cache lacks. The
+tables are written row by row into a staging folder while documents finish, always in input order,
+and moved into place at the end; a run killed at any point loses only the documents in flight, and
+the next run finishes the job.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
 import logging
 import os
+import shutil
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -73,11 +84,16 @@ def _skipped(path: Path, root: Path, excluded: Path | None) -> bool:
     return bool(excluded and excluded in path.resolve().parents)
 
 
-def cache_key(doc_sha: str, options: Options, source_info: dict[str, Any]) -> str:
-    """Key of a cached record: content, package version, schema/rules version and options."""
+def run_fingerprint(options: Options) -> str:
+    """What every cache key of a run shares: package version, schema version, rules and options."""
     from extractor.rules import rules_fingerprint, schema_version
 
-    parts = [doc_sha, __version__, schema_version(), rules_fingerprint(), options.key(),
+    return "\x1f".join([__version__, schema_version(), rules_fingerprint(), options.key()])
+
+
+def cache_key(doc_sha: str, options: Options, source_info: dict[str, Any], fingerprint: str | None = None) -> str:
+    """Key of a cached record: content, package version, schema/rules version, options and manifest data."""
+    parts = [doc_sha, fingerprint or run_fingerprint(options),
              json.dumps(source_info, sort_keys=True, ensure_ascii=False, default=str)]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -91,28 +107,99 @@ class Cache:
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json.gz"
 
+    def has(self, key: str) -> bool:
+        """Tell whether a record is stored under `key` (without reading it)."""
+        return self._path(key).is_file()
+
     def get(self, key: str) -> dict[str, Any] | None:
         """Return the cached record, or None when absent or unreadable."""
-        path = self._path(key)
         try:
-            with gzip.open(path, "rt", encoding="utf-8") as fh:
+            with gzip.open(self._path(key), "rt", encoding="utf-8") as fh:
                 return json.load(fh)
-        except (OSError, EOFError, json.JSONDecodeError):
+        except (OSError, EOFError, ValueError, zlib.error):
             return None
 
-    def put(self, key: str, record: dict[str, Any]) -> None:
-        """Store a record atomically (temp file, then rename)."""
+    def put(self, key: str, record: dict[str, Any] | str) -> None:
+        """Store a record (or its JSON text) atomically: a reader sees the old file or the whole new one."""
+        text = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False)
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as fh:
-            json.dump(record, fh, ensure_ascii=False)
+            fh.write(text)
         os.replace(tmp, path)
+
+    def tidy(self) -> None:
+        """Remove temp files left by a run that was killed while writing."""
+        for tmp in self.root.glob("*/*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+
+class HashIndex:
+    """Remembers (path, size, mtime, ctime) → sha256, so a rerun does not read unchanged files again."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.entries: dict[str, list[Any]] = {}
+        self.dirty = False
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                self.entries = json.load(fh)
+        except (OSError, EOFError, ValueError, zlib.error):
+            self.entries = {}
+
+    def sha256(self, path: Path) -> str:
+        """The content hash of `path`, read from the index when the file looks unchanged."""
+        st = path.stat()
+        name = os.path.abspath(path)
+        # ctime too: tools that restore mtimes (rsync -t, unzip) cannot set it.
+        signature = [st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        known = self.entries.get(name)
+        if known is not None and known[:3] == signature:
+            return str(known[3])
+        digest = sha256_file(path)
+        self.entries[name] = [*signature, digest]
+        self.dirty = True
+        return digest
+
+    def save(self) -> None:
+        """Write the index atomically, if anything changed."""
+        if not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as fh:
+            json.dump(self.entries, fh, ensure_ascii=False)
+        os.replace(tmp, self.path)
+        self.dirty = False
 
 
 def _work(item: InputItem, options: Options) -> dict[str, Any]:
     """The unit of work every engine runs: one path in, one record dict out."""
     return process_file(item.path, options, item.source_info).to_dict()
+
+
+class RunLockedError(RuntimeError):
+    """Another run is writing into the same output folder."""
+
+
+@contextlib.contextmanager
+def _locked(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder for the whole run (no-op where flock is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; one run per folder is then up to the user
+        yield
+        return
+    with (out / ".lock").open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunLockedError(f"another extractor run is writing into {out}; wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def run(
@@ -132,73 +219,123 @@ def run(
     options = options or Options()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    items = expand_inputs(inputs, exclude=out)
-    cache = Cache(out / ".cache")
+    with _locked(out):
+        # What a killed run left behind: a staging folder and cache temp files. The lock says no
+        # other run owns them.
+        for stale in out.glob(".staging-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        cache = Cache(out / ".cache")
+        cache.tidy()
+        items = expand_inputs(inputs, exclude=out)
 
-    # 1. Work out which documents need processing: the rest come from the cache.
-    keys: list[str | None] = []
-    todo: list[tuple[int, InputItem]] = []
-    for i, item in enumerate(items):
+        # 1. Work out which documents need processing: the rest come from the cache.
+        keys = _cache_keys(items, options, out / ".cache")
+        todo = [(i, item) for i, item in enumerate(items) if force or keys[i] is None or not cache.has(keys[i])]
+
+        # 2. Process what is missing while writing the tables: each finished record goes to the
+        # cache at once, and the tables advance in input order as far as finished records allow.
+        writer = RunWriter(out)
         try:
-            key = cache_key(sha256_file(item.path), options, item.source_info)
-        except OSError:
-            key = None
-        keys.append(key)
-        if key is None or force or cache.get(key) is None:
-            todo.append((i, item))
-
-    # 2. Process what is missing; each finished record goes straight to the cache.
-    fresh: dict[int, dict[str, Any]] = {}
-    bar = _progress(len(todo), progress)
-    for i, record in _engine(engine, workers, scheduler)(todo, options):
-        key = keys[i]
-        if key is not None:
-            cache.put(key, record)
-        else:
-            fresh[i] = record  # unreadable input: nothing to key it on, keep it for this run only
-        bar(record)
-
-    # 3. Assemble the tables in input order, streaming one record at a time.
-    from extractor import tables
-
-    writer = RunWriter(out)
-    statuses: Counter[str] = Counter()
-    try:
-        for i, item in enumerate(items):
-            record = fresh.get(i) if keys[i] is None else cache.get(keys[i])
-            if record is None:  # cache vanished under us: redo this one in-process
-                record = _work(item, options)
-            record["source"] = str(item.path)
-            doc = Document.from_dict(record)
-            doc.timings = {}
-            statuses[doc.status] += 1
-            writer.add_record(_public(doc))
-            for table, row in tables.rows(doc):
-                writer.add_row(table, row)
-        summary = RunSummary(
-            out=out,
-            statuses=dict(sorted(statuses.items())),
-            tables=dict(writer.counts),
-            processed=len(todo),
-            cached=len(items) - len(todo),
-            seconds=round(time.perf_counter() - started, 3),
-        )
-        writer.close({"run.json": json.dumps(_run_info(summary, options, arguments), ensure_ascii=False, indent=2)})
-    except BaseException:
-        writer.abort()
-        raise
+            assembler = _Assembler(items, keys, cache, writer, options, {i for i, _ in todo})
+            bar = _progress(len(todo), progress)
+            assembler.advance()
+            for i, record in _engine(engine, workers, scheduler, len(todo))(todo, options):
+                text = json.dumps(record, ensure_ascii=False)
+                if keys[i] is not None:
+                    cache.put(keys[i], text)
+                # The tables are written from the JSON form, whichever way the record arrived, so
+                # every engine and every rerun writes the same bytes.
+                assembler.finished(i, json.loads(text))
+                bar(record)
+            assembler.advance(final=True)
+            summary = RunSummary(
+                out=out,
+                statuses=dict(sorted(assembler.statuses.items())),
+                tables=dict(writer.counts),
+                processed=len(todo),
+                cached=len(items) - len(todo),
+                seconds=round(time.perf_counter() - started, 3),
+            )
+            info = _run_info(summary, options, arguments, engine, workers)
+            writer.close({"run.json": json.dumps(info, ensure_ascii=False, indent=2)})
+        except BaseException:
+            writer.abort()
+            raise
     return summary
 
 
-def _public(doc: Document) -> dict[str, Any]:
-    """The record as published: contact details (personal data) are left out."""
-    record = doc.to_dict()
-    record.pop("contact", None)
-    record.pop("timings", None)
-    return record
+def _cache_keys(items: list[InputItem], options: Options, root: Path) -> list[str | None]:
+    """The cache key of every item (None when the file cannot be read), hashing only changed files."""
+    index = HashIndex(root / "hashes.json.gz")
+    fingerprint = run_fingerprint(options)
+    keys: list[str | None] = []
+    for item in items:
+        try:
+            keys.append(cache_key(index.sha256(item.path), options, item.source_info, fingerprint))
+        except OSError:
+            keys.append(None)
+    index.save()
+    return keys
 
 
-def _run_info(summary: RunSummary, options: Options, arguments: dict[str, Any] | None) -> dict[str, Any]:
+# Finished records held in memory while waiting for an earlier document; past this many, they are
+# read back from the cache when their turn comes, so memory stays bounded whatever the corpus size.
+_HELD = 64
+
+
+class _Assembler:
+    """Writes records to the tables strictly in input order, as soon as each one's turn comes."""
+
+    def __init__(self, items: list[InputItem], keys: list[str | None], cache: Cache, writer: RunWriter,
+                 options: Options, todo: set[int]) -> None:
+        from extractor import tables
+
+        self.items, self.keys, self.cache, self.writer, self.options = items, keys, cache, writer, options
+        self.todo = todo
+        self.held: dict[int, dict[str, Any]] = {}
+        self.next = 0
+        self.statuses: Counter[str] = Counter()
+        self._rows = tables.rows
+
+    def finished(self, i: int, record: dict[str, Any]) -> None:
+        """Note a finished document, then write every record whose turn has come."""
+        self.todo.discard(i)
+        if i == self.next or len(self.held) < _HELD or self.keys[i] is None:
+            self.held[i] = record
+        self.advance()
+
+    def advance(self, final: bool = False) -> None:
+        """Write records in input order up to the first one still being processed (all when `final`)."""
+        while self.next < len(self.items) and (final or self.next not in self.todo):
+            i = self.next
+            record = self.held.pop(i, None)
+            if record is None and self.keys[i] is not None:
+                record = self.cache.get(self.keys[i])
+            if record is None:  # the cache file vanished or was damaged under us: redo it here
+                record = json.loads(json.dumps(_work(self.items[i], self.options), ensure_ascii=False))
+            self._write(self.items[i], record)
+            self.next += 1
+
+    def _write(self, item: InputItem, record: dict[str, Any]) -> None:
+        record["source"] = str(item.path)
+        record["timings"] = {}
+        doc = Document.from_dict(record)
+        self.statuses[doc.status] += 1
+        self.writer.add_record(_public(record))
+        for table, row in self._rows(doc):
+            self.writer.add_row(table, row)
+
+
+_FIELDS = tuple(Document.__dataclass_fields__)
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as published: contact details (personal data) and timings are left out."""
+    return {k: record.get(k) for k in _FIELDS if k not in ("contact", "timings")}
+
+
+def _run_info(summary: RunSummary, options: Options, arguments: dict[str, Any] | None, engine: str,
+              workers: int | None) -> dict[str, Any]:
     from extractor.rules import rules_fingerprint, schema_version
 
     return {
@@ -207,6 +344,8 @@ def _run_info(summary: RunSummary, options: Options, arguments: dict[str, Any] |
         "rules_fingerprint": rules_fingerprint(),
         "arguments": arguments or {},
         "limits": vars(options.limits),
+        "engine": engine,
+        "workers": workers,
         "documents": sum(summary.statuses.values()),
         "statuses": summary.statuses,
         "tables": summary.tables,
@@ -219,20 +358,25 @@ def _run_info(summary: RunSummary, options: Options, arguments: dict[str, Any] |
 Engine = Callable[[list[tuple[int, InputItem]], Options], Iterator[tuple[int, dict[str, Any]]]]
 
 
-def _engine(name: str, workers: int | None, scheduler: str | None) -> Engine:
+def _engine(name: str, workers: int | None, scheduler: str | None, jobs: int) -> Engine:
+    """The engine for a run: Dask, a process pool (the default, one process per core), or serial."""
     if name == "dask":
         from extractor.engines import dask_engine
 
         return dask_engine(workers, scheduler)
-    n = workers if workers is not None else (os.cpu_count() or 1)
-    if n <= 1:
+    if name != "pool":
+        raise ValueError(f"unknown engine {name!r} (pool or dask)")
+    n = workers or os.cpu_count() or 1
+    if n <= 1 or jobs == 0:
         return _serial
     from extractor.engines import pool_engine
 
-    return pool_engine(n)
+    # Even one document gets a worker process of its own: a native crash then costs only its row.
+    return pool_engine(min(n, jobs))
 
 
 def _serial(todo: list[tuple[int, InputItem]], options: Options) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Run in this process, one document after the other (`--workers 1`)."""
     for i, item in todo:
         yield i, _work(item, options)
 
