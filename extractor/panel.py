@@ -1,0 +1,620 @@
+"""Comparable tables: one row per region × report year, one column per canonical indicator.
+
+The panel is built from the records of a run (documents.jsonl) in a few pure steps:
+
+1. keep the documents that were processed (status ok) and read their region, year and indicators;
+2. group them by panel key (region, level, report year; department reports also by issuer);
+3. inside a group, merge duplicates: the same bytes under several paths (same doc_id) and
+   near-duplicates (shingled Jaccard of the cleaned texts ≥ NEAR_DUPLICATE_JACCARD);
+4. for every catalog indicator choose one value per row, deterministically:
+   actual before target, canonical section before other sections, primary document before the
+   others, then the first occurrence in the text;
+5. flag every cell: ok | approx | conflict | target | missing.
+
+Two tables come out: `panel` (wide: values plus `<indicator>__flag` companions) and
+`panel_values` (long: one row per found cell, with the provenance of the chosen value).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Character shingle length and threshold for near-duplicates. Web copies of one report differ by
+# page chrome, a missing title line or a re-typed date; 5-grams over the text without whitespace
+# give ~0.95+ for such copies and well under 0.5 for two reports of one template in two years.
+SHINGLE = 5
+NEAR_DUPLICATE_JACCARD = 0.9
+
+# Separator of multi-valued cells (sources, doc ids); the same full-width semicolon as tables.py.
+SEP = "；"
+FLAG_SUFFIX = "__flag"
+FLAGS = ("ok", "approx", "conflict", "target", "missing")
+
+# Levels whose reports come from several bodies of one region: the issuer is part of the key.
+_ISSUER_KEYED_LEVELS = {"department"}
+_REGION_PARTS = ("province", "city", "county", "township")
+_KINDS = {"c": "count", "count": "count", "r": "rate", "rate": "rate", "m": "money", "money": "money"}
+_FALSEY = {"", "0", "false", "no", "none", "null"}
+
+# Fixed columns of the wide panel, before the indicator columns: (column, arrow type).
+PANEL_COLUMNS: list[tuple[str, str]] = [
+    ("panel_key", "string"),
+    ("region_id", "string"),
+    ("province", "string"),
+    ("city", "string"),
+    ("county", "string"),
+    ("township", "string"),
+    ("admin_code", "string"),
+    ("level", "string"),
+    ("issuer", "string"),
+    ("report_year", "int64"),
+    ("key_status", "string"),
+    ("title", "string"),
+    ("n_documents", "int64"),
+    ("n_sources", "int64"),
+    ("n_indicators", "int64"),
+    ("doc_ids", "string"),
+    ("sources", "string"),
+]
+
+# The long table of chosen values with their provenance: (column, arrow type).
+PANEL_VALUE_COLUMNS: list[tuple[str, str]] = [
+    ("panel_key", "string"),
+    ("region_id", "string"),
+    ("level", "string"),
+    ("report_year", "int64"),
+    ("indicator", "string"),
+    ("name", "string"),
+    ("kind", "string"),
+    ("value", "float64"),
+    ("unit", "string"),
+    ("flag", "string"),
+    ("approx", "string"),
+    ("is_target", "bool"),
+    ("n_candidates", "int64"),
+    ("n_actual", "int64"),
+    ("actual_values", "string"),
+    ("doc_id", "string"),
+    ("source", "string"),
+    ("occurrence", "int64"),
+    ("start", "int64"),
+    ("end", "int64"),
+    ("surface", "string"),
+    ("sentence", "string"),
+    ("section_path", "string"),
+    ("section", "string"),
+    ("rule", "string"),
+    ("confidence", "float64"),
+]
+
+
+# --- the indicator catalog ---------------------------------------------------------------------
+
+
+@functools.cache
+def catalog() -> tuple[dict[str, Any], ...]:
+    """The indicator catalog (schemas/indicators.yaml) as normalised entries; empty when absent."""
+    from extractor.rules import schemas_dir
+
+    if not (schemas_dir() / "indicators.yaml").is_file():
+        return ()
+    from extractor.rules import load_schema_yaml
+
+    return tuple(normalise_catalog(load_schema_yaml("indicators")))
+
+
+def normalise_catalog(data: Any) -> list[dict[str, Any]]:
+    """Entries {id, name, unit, kind, section, triggers, definition} from a catalog document."""
+    if isinstance(data, dict):
+        data = data.get("indicators", data)
+    if isinstance(data, dict):  # a mapping id -> entry
+        data = [{"id": k, **(v or {})} for k, v in data.items()]
+    entries = []
+    for raw in data or []:
+        ind_id = str(raw.get("id") or "").strip()
+        if not ind_id:
+            continue
+        triggers = raw.get("triggers") or raw.get("trigger_words") or raw.get("synonyms") or []
+        if isinstance(triggers, str):
+            triggers = [t for t in re.split(r"[；;、,，]\s*", triggers) if t]
+        name = str(raw.get("name") or raw.get("name_zh") or raw.get("label") or ind_id)
+        kind = str(raw.get("kind") or "").strip().lower()
+        entries.append(
+            {
+                "id": ind_id,
+                "name": name,
+                "unit": str(raw.get("unit") or ""),
+                "kind": _KINDS.get(kind, kind),
+                "section": str(raw.get("section") or ""),
+                "triggers": [str(t) for t in triggers],
+                "definition": str(raw.get("definition") or raw.get("description") or name),
+            }
+        )
+    return entries
+
+
+# --- documents → panel rows ----------------------------------------------------------------------
+
+
+@dataclass
+class PanelDoc:
+    """What the panel needs of one processed document."""
+
+    doc_id: str
+    sources: list[str]
+    chars: int
+    title: str
+    issuer: str
+    region: dict[str, str]
+    level: str
+    report_year: int | None
+    indicators: list[dict[str, Any]]
+    text: str = ""
+    key: tuple[str, ...] = field(default=())
+    key_status: str = "ok"
+
+
+def panel_doc(record: dict[str, Any]) -> PanelDoc | None:
+    """The panel view of one documents.jsonl record; None when the document was not processed."""
+    if record.get("status") != "ok":
+        return None
+    meta = record.get("metadata") or {}
+    region_raw = meta.get("region") or {}
+    region = {k: _text(region_raw.get(k)) for k in (*_REGION_PARTS, "admin_code")}
+    issuers = meta.get("issuers") or []
+    if isinstance(issuers, str):
+        issuers = [issuers]
+    doc = PanelDoc(
+        doc_id=str(record.get("doc_id") or ""),
+        sources=[str(record.get("source") or "")],
+        chars=int(record.get("chars") or 0),
+        title=_text(meta.get("title")),
+        issuer=SEP.join(str(i) for i in issuers if i),
+        region=region,
+        level=_text(meta.get("level")),
+        report_year=_year(meta.get("report_year")),
+        indicators=list(record.get("indicators") or []),
+        text=str(record.get("text") or ""),
+    )
+    doc.key, doc.key_status = panel_key(doc)
+    return doc
+
+
+def region_id(region: dict[str, str]) -> str:
+    """A region's stable id: its administrative code, else its names joined top-down by '/'."""
+    if region.get("admin_code"):
+        return region["admin_code"]
+    return "/".join(region.get(k) or "" for k in _REGION_PARTS).strip("/")
+
+
+def panel_key(doc: PanelDoc) -> tuple[tuple[str, ...], str]:
+    """The grouping key of a document and its key status (ok, no_region, no_year, no_region_no_year)."""
+    rid = region_id(doc.region)
+    missing = [name for name, ok in (("region", rid), ("year", doc.report_year is not None)) if not ok]
+    status = "no_" + "_no_".join(missing) if missing else "ok"
+    issuer = doc.issuer if doc.level in _ISSUER_KEYED_LEVELS else ""
+    year = "" if doc.report_year is None else str(doc.report_year)
+    key = (rid, doc.level, issuer, year)
+    # Without a region or a year there is nothing to compare on: such a document stays on its own row.
+    if missing:
+        key = (*key, doc.doc_id)
+    return key, status
+
+
+def shingles(text: str, n: int = SHINGLE) -> set[str]:
+    """Character n-grams of a text with all whitespace removed."""
+    compact = re.sub(r"\s+", "", text)
+    if len(compact) <= n:
+        return {compact} if compact else set()
+    return {compact[i : i + n] for i in range(len(compact) - n + 1)}
+
+
+def jaccard(a: set[str], b: set[str]) -> float:
+    """Jaccard similarity of two sets (1.0 for two empty sets)."""
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+def merge_duplicates(docs: list[PanelDoc]) -> list[list[PanelDoc]]:
+    """Cluster the documents of one group into reports: same doc_id, or near-duplicate cleaned texts.
+
+    Each cluster lists its copies primary first; the primary copy has the longest cleaned text
+    (a web copy is often cut short), then the smallest doc_id. Clusters come in primary order.
+    """
+    by_id: dict[str, PanelDoc] = {}
+    for d in docs:
+        if d.doc_id in by_id:
+            by_id[d.doc_id].sources.extend(s for s in d.sources if s not in by_id[d.doc_id].sources)
+        else:
+            by_id[d.doc_id] = PanelDoc(**{**d.__dict__, "sources": list(d.sources)})
+    unique = sorted(by_id.values(), key=lambda d: (-d.chars, d.doc_id))
+    sets = [shingles(d.text) for d in unique] if len(unique) > 1 else [set()]
+    clusters: list[list[PanelDoc]] = []
+    taken = [False] * len(unique)
+    for i, d in enumerate(unique):
+        if taken[i]:
+            continue
+        taken[i] = True
+        cluster = [d]
+        for j in range(i + 1, len(unique)):
+            # Texts that were not kept (keep_text off) cannot be compared: never merge on nothing.
+            if not taken[j] and sets[i] and sets[j] and jaccard(sets[i], sets[j]) >= NEAR_DUPLICATE_JACCARD:
+                taken[j] = True
+                cluster.append(unique[j])
+        clusters.append(cluster)
+    return clusters
+
+
+def _is_approx(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return value is not None and str(value).strip().lower() not in _FALSEY
+
+
+def _canonical(value: Any, unit: str, kind: str) -> float | None:
+    """The value in the catalog's canonical unit (money in 万元); None when not a finite number."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(v):
+        return None
+    # Indicator rows are already canonical; this only guards money rows that kept a raw unit.
+    if kind == "money" and unit == "元":
+        v /= 10000
+    elif kind == "money" and unit == "亿元":
+        v *= 10000
+    return v
+
+
+def _same(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def choose_value(
+    candidates: list[tuple[int, dict[str, Any]]], entry: dict[str, Any], include_targets: bool = False
+) -> dict[str, Any] | None:
+    """Choose one indicator value among (document rank, indicator row) candidates; None when none.
+
+    Order: actual (is_target false) first, canonical section first, document rank, occurrence,
+    start offset. Targets fill a cell only when `include_targets` is set and no actual exists.
+    """
+    usable = []
+    for rank, row in candidates:
+        value = _canonical(row.get("value"), _text(row.get("unit")), entry["kind"])
+        if value is not None:
+            usable.append((rank, row, value))
+    if not usable:
+        return None
+
+    def order(item: tuple[int, dict[str, Any], float]) -> tuple[Any, ...]:
+        rank, row, _ = item
+        return (
+            bool(row.get("is_target")),
+            _text(row.get("section")) != entry["section"] if entry["section"] else False,
+            rank,
+            _int(row.get("occurrence"), 0),
+            _int(row.get("start"), 0),
+        )
+
+    usable.sort(key=order)
+    actual = [v for _, row, v in usable if not row.get("is_target")]
+    distinct: list[float] = []
+    for v in actual:
+        if not any(_same(v, d) for d in distinct):
+            distinct.append(v)
+    rank, row, value = usable[0]
+    is_target = bool(row.get("is_target"))
+    if is_target and not include_targets:
+        flag, value = "missing", None
+    elif len(distinct) > 1:
+        flag = "conflict"
+    elif is_target:
+        flag = "target"
+    elif _is_approx(row.get("approx")):
+        flag = "approx"
+    else:
+        flag = "ok"
+    return {
+        "row": row,
+        "rank": rank,
+        "value": value,
+        "flag": flag,
+        "is_target": is_target,
+        "n_candidates": len(usable),
+        "n_actual": len(actual),
+        "actual_values": SEP.join(_fmt(v) for v in distinct),
+    }
+
+
+def build_panel(
+    records: Iterable[dict[str, Any]],
+    indicators: Iterable[dict[str, Any]] | None = None,
+    include_targets: bool = False,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Build (panel rows, panel_values rows) from documents.jsonl records (pure; no I/O)."""
+    entries = list(catalog() if indicators is None else indicators)
+    _check_ids(entries)
+    groups: dict[tuple[str, ...], list[PanelDoc]] = {}
+    for record in records:
+        doc = panel_doc(record)
+        if doc is not None:
+            groups.setdefault(doc.key, []).append(doc)
+    rows: list[dict[str, Any]] = []
+    values: list[dict[str, Any]] = []
+    for key in sorted(groups, key=_sort_key(groups)):
+        row, cells = _panel_row(key, merge_duplicates(groups[key]), entries, include_targets)
+        rows.append(row)
+        values.extend(cells)
+    return rows, values
+
+
+def _sort_key(groups: dict[tuple[str, ...], list[PanelDoc]]) -> Any:
+    def key(k: tuple[str, ...]) -> tuple[Any, ...]:
+        d = groups[k][0]
+        return (*(d.region.get(p) or "" for p in _REGION_PARTS), d.level, k[2], d.report_year or 0, k)
+
+    return key
+
+
+def _panel_row(
+    key: tuple[str, ...], clusters: list[list[PanelDoc]], entries: list[dict[str, Any]], include_targets: bool
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    # Copies of one report rank right after its primary copy, so they only matter for conflicts.
+    docs = [d for cluster in clusters for d in cluster]
+    primary = docs[0]
+    pkey = "|".join(key)
+    row: dict[str, Any] = {
+        "panel_key": pkey,
+        "region_id": key[0],
+        **{p: primary.region.get(p) or None for p in (*_REGION_PARTS, "admin_code")},
+        "level": primary.level or None,
+        "issuer": primary.issuer or None,
+        "report_year": primary.report_year,
+        "key_status": primary.key_status,
+        "title": primary.title or None,
+        "n_documents": len(clusters),
+        "n_sources": sum(len(d.sources) for d in docs),
+        "n_indicators": 0,
+        "doc_ids": SEP.join(d.doc_id for d in docs),
+        "sources": SEP.join(s for d in docs for s in d.sources),
+    }
+    by_indicator: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for rank, d in enumerate(docs):
+        for ind in d.indicators:
+            by_indicator.setdefault(str(ind.get("indicator")), []).append((rank, ind))
+    cells = []
+    found = 0
+    for entry in entries:
+        chosen = choose_value(by_indicator.get(entry["id"], []), entry, include_targets)
+        row[entry["id"]] = chosen["value"] if chosen else None
+        row[entry["id"] + FLAG_SUFFIX] = chosen["flag"] if chosen else "missing"
+        if chosen is None:
+            continue
+        found += chosen["value"] is not None
+        src = chosen["row"]
+        doc = docs[chosen["rank"]]
+        cells.append(
+            {
+                "panel_key": pkey,
+                "region_id": key[0],
+                "level": row["level"],
+                "report_year": row["report_year"],
+                "indicator": entry["id"],
+                "name": entry["name"],
+                "kind": entry["kind"],
+                "value": chosen["value"],
+                "unit": entry["unit"] or _text(src.get("unit")),
+                "flag": chosen["flag"],
+                "approx": _text(src.get("approx")) if _is_approx(src.get("approx")) else None,
+                "is_target": chosen["is_target"],
+                "n_candidates": chosen["n_candidates"],
+                "n_actual": chosen["n_actual"],
+                "actual_values": chosen["actual_values"] or None,
+                "doc_id": doc.doc_id,
+                "source": doc.sources[0] if doc.sources else None,
+                **{k: src.get(k) for k in ("occurrence", "start", "end", "surface", "sentence", "section_path",
+                                           "section", "rule", "confidence")},
+            }
+        )
+    row["n_indicators"] = found
+    return row, cells
+
+
+def _check_ids(entries: list[dict[str, Any]]) -> None:
+    fixed = {c for c, _ in PANEL_COLUMNS}
+    seen: set[str] = set()
+    for e in entries:
+        if e["id"] in fixed or e["id"] in seen:
+            raise ValueError(f"indicator id {e['id']!r} clashes with a panel column or another indicator")
+        seen.add(e["id"])
+
+
+def panel_columns(indicators: Iterable[dict[str, Any]] | None = None) -> list[tuple[str, str]]:
+    """All wide-panel columns, fixed then (value, flag) per catalog indicator: (column, arrow type)."""
+    entries = list(catalog() if indicators is None else indicators)
+    cols = list(PANEL_COLUMNS)
+    for e in entries:
+        cols += [(e["id"], "float64"), (e["id"] + FLAG_SUFFIX, "string")]
+    return cols
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def iter_records(path: Path) -> Iterator[dict[str, Any]]:
+    """Stream the records of a documents.jsonl file."""
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def build_panel_from_run(
+    out: str | Path, indicators: Iterable[dict[str, Any]] | None = None, include_targets: bool = False
+) -> tuple[Any, Any]:
+    """Build the panel of a run folder as two pandas DataFrames (panel, panel_values).
+
+    Texts are read only for documents that share a panel key with another one (a second pass
+    over documents.jsonl), so memory stays bounded on large runs.
+    """
+    jsonl = Path(out) / "documents.jsonl"
+    keys: dict[tuple[str, ...], set[str]] = {}
+    for record in iter_records(jsonl):
+        doc = panel_doc({**record, "text": ""})
+        if doc is not None:
+            keys.setdefault(doc.key, set()).add(doc.doc_id)
+    shared = {doc_id for ids in keys.values() if len(ids) > 1 for doc_id in ids}
+
+    def records() -> Iterator[dict[str, Any]]:
+        for record in iter_records(jsonl):
+            if record.get("doc_id") not in shared:
+                record["text"] = ""
+            yield record
+
+    entries = list(catalog() if indicators is None else indicators)
+    rows, values = build_panel(records(), entries, include_targets=include_targets)
+    return to_frame(rows, panel_columns(entries)), to_frame(values, PANEL_VALUE_COLUMNS)
+
+
+def to_frame(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> Any:
+    """A DataFrame with the given columns and nullable dtypes (Int64, Float64-as-float, boolean)."""
+    import pandas as pd
+
+    dtypes = {"string": "object", "int64": "Int64", "float64": "float64", "bool": "boolean"}
+    data = {c: [r.get(c) for r in rows] for c, _ in columns}
+    frame = pd.DataFrame(data, columns=[c for c, _ in columns])
+    for c, kind in columns:
+        if kind == "float64":
+            frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("float64")
+        elif kind == "string":
+            frame[c] = frame[c].astype("object").where(frame[c].notna(), None)
+        else:
+            frame[c] = frame[c].astype(dtypes[kind])
+    return frame
+
+
+def write_panel(out: str | Path, indicators: Iterable[dict[str, Any]] | None = None) -> dict[str, int]:
+    """Write panel.{csv,parquet} and panel_values.{csv,parquet} into a run folder and its DuckDB file."""
+    from extractor.outputs import atomic_write_text
+
+    out = Path(out)
+    entries = list(catalog() if indicators is None else indicators)
+    panel, values = build_panel_from_run(out, entries)
+    counts = {}
+    for name, frame, columns in (("panel", panel, panel_columns(entries)), ("panel_values", values, PANEL_VALUE_COLUMNS)):
+        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
+        tmp = out / f".{name}.parquet.tmp"
+        frame_to_parquet(frame, tmp, columns)
+        tmp.replace(out / f"{name}.parquet")
+        counts[name] = len(frame)
+    db = out / "extractor.duckdb"
+    if db.is_file():
+        add_to_duckdb(db, {"panel": out / "panel.parquet", "panel_values": out / "panel_values.parquet"})
+    return counts
+
+
+def arrow_schema(columns: list[tuple[str, str]]) -> Any:
+    """An Arrow schema from (column, type) pairs."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
+    return pa.schema([(c, types[k]) for c, k in columns])
+
+
+def frame_to_parquet(
+    frame: Any, path: Path, columns: list[tuple[str, str]] | None = None, metadata: dict[str, str] | None = None
+) -> None:
+    """Write a DataFrame as Parquet with a fixed schema (so all-empty columns keep their type)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema(columns) if columns else None
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    if metadata:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **metadata})
+    pq.write_table(table, path)
+
+
+# Views over the run tables, created in every DuckDB file that holds them.
+DUCKDB_VIEWS = {
+    # Every indicator value with the region and year of its document, ready to pivot.
+    "indicator_values": (
+        "SELECT d.province, d.city, d.county, d.township, d.admin_code, d.level AS region_level, "
+        "d.report_year, d.title, i.* FROM indicators i JOIN documents d USING (doc_id)"
+    ),
+}
+
+
+def add_to_duckdb(db: Path, parquet: dict[str, Path]) -> None:
+    """Replace tables in an existing DuckDB file from Parquet files and (re)create the views."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    try:
+        for table, src in parquet.items():
+            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM read_parquet(?)', [str(src)])
+        create_views(con)
+    finally:
+        con.close()
+
+
+def create_views(con: Any) -> None:
+    """Create the views whose tables exist in an open DuckDB connection."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if {"indicators", "documents"} <= tables:
+        for name, sql in DUCKDB_VIEWS.items():
+            con.execute(f'CREATE OR REPLACE VIEW "{name}" AS {sql}')
+
+
+def load_panel(out: str | Path) -> Any:
+    """The wide panel of a run folder as a pandas DataFrame (built on the fly for older runs)."""
+    import pandas as pd
+
+    out = Path(out)
+    path = out / "panel.parquet"
+    if path.is_file():
+        frame = pd.read_parquet(path)
+    elif (out / "documents.jsonl").is_file():
+        frame = build_panel_from_run(out)[0]
+    else:
+        raise FileNotFoundError(f"{out} holds neither panel.parquet nor documents.jsonl: run `extractor run` first")
+    return frame
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return SEP.join(str(v) for v in value)
+    return str(value).strip()
+
+
+def _year(value: Any) -> int | None:
+    try:
+        year = int(str(value).strip()[:4])
+    except (TypeError, ValueError):
+        return None
+    return year if 1949 <= year <= 2100 else None
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else repr(v)

@@ -1,0 +1,184 @@
+"""The panel: one row per region × year, deterministic value choice, flags, merged duplicates."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from handmade import CATALOG, fact, make_doc, report, standard_doc, write_run
+
+import extractor
+from extractor.panel import (
+    FLAG_SUFFIX,
+    PANEL_COLUMNS,
+    build_panel,
+    catalog,
+    choose_value,
+    jaccard,
+    normalise_catalog,
+    panel_columns,
+    shingles,
+    write_panel,
+)
+
+LAW = CATALOG[0]
+RATE = CATALOG[2]
+
+
+def _panel(docs: list, include_targets: bool = False) -> tuple[list[dict], list[dict]]:
+    return build_panel([d.to_dict() for d in docs], CATALOG, include_targets=include_targets)
+
+
+def _row(rows: list[dict], town: str, year: int) -> dict:
+    [row] = [r for r in rows if r["township"] == f"{town}街道" and r["report_year"] == year]
+    return row
+
+
+def test_one_row_per_region_year_with_every_catalog_indicator() -> None:
+    docs = [standard_doc("青石", 2022), standard_doc("青石", 2023, cases=140), standard_doc("桂湖", 2022)]
+    rows, _ = _panel(docs)
+    assert [(r["township"], r["report_year"]) for r in rows] == [
+        ("桂湖街道", 2022), ("青石街道", 2022), ("青石街道", 2023)]
+    for row in rows:
+        assert list(row) == [c for c, _ in panel_columns(CATALOG)]
+        assert (row["province"], row["county"], row["level"]) == ("重庆市", "荣昌区", "subdistrict")
+        # legal_aid_cases is never mentioned: still a column, empty and flagged missing.
+        assert row["legal_aid_cases"] is None and row["legal_aid_cases" + FLAG_SUFFIX] == "missing"
+    assert _row(rows, "青石", 2023)["admin_penalty_cases"] == 140
+    assert _row(rows, "青石", 2022)["admin_penalty_cases"] == 120
+
+
+def test_actual_beats_target_and_targets_stay_out_by_default() -> None:
+    rows, values = _panel([standard_doc("青石", 2022)])
+    assert rows[0]["law_exam_pass_rate"] == 98.5
+    assert rows[0]["law_exam_pass_rate" + FLAG_SUFFIX] == "ok"
+    [cell] = [v for v in values if v["indicator"] == "law_exam_pass_rate"]
+    assert (cell["n_candidates"], cell["n_actual"], cell["is_target"]) == (2, 1, False)
+    assert cell["surface"] == "98.5%" and cell["section"] == "leadership_mechanism"
+
+
+def test_target_only_cell_is_missing_unless_targets_are_included() -> None:
+    text = report("青石", 2022)
+    doc = make_doc(text, [fact("law_exam_pass_rate", "100%", 100.0, "next_year_plan", is_target=True)],
+                   town="青石", year=2022)
+    rows, _ = _panel([doc])
+    assert rows[0]["law_exam_pass_rate"] is None
+    assert rows[0]["law_exam_pass_rate" + FLAG_SUFFIX] == "missing"
+    rows, _ = _panel([doc], include_targets=True)
+    assert rows[0]["law_exam_pass_rate"] == 100.0
+    assert rows[0]["law_exam_pass_rate" + FLAG_SUFFIX] == "target"
+
+
+def test_canonical_section_first_then_first_occurrence() -> None:
+    cands = [
+        (0, {"value": 7, "section": "power_oversight", "occurrence": 1, "start": 10, "is_target": False}),
+        (0, {"value": 9, "section": "law_enforcement", "occurrence": 3, "start": 300, "is_target": False}),
+        (0, {"value": 8, "section": "law_enforcement", "occurrence": 2, "start": 200, "is_target": False}),
+    ]
+    chosen = choose_value(cands, LAW)
+    assert chosen["value"] == 8 and chosen["flag"] == "conflict"
+    assert chosen["actual_values"] == "8；9；7"
+    # Shuffling the candidates never changes the choice.
+    assert choose_value(list(reversed(cands)), LAW)["value"] == 8
+
+
+def test_approx_flag_and_equal_repeats_are_no_conflict() -> None:
+    cands = [
+        (0, {"value": 1500, "approx": "余", "section": "law_enforcement", "occurrence": 1, "is_target": False}),
+        (0, {"value": 1500.0, "approx": "", "section": "law_enforcement", "occurrence": 2, "is_target": False}),
+    ]
+    chosen = choose_value(cands, LAW)
+    assert (chosen["value"], chosen["flag"], chosen["n_actual"]) == (1500, "approx", 2)
+    assert choose_value([(0, {"value": "n/a"})], LAW) is None
+
+
+def test_money_in_wan_yuan() -> None:
+    money = CATALOG[1]
+    assert choose_value([(0, {"value": 365000, "unit": "元"})], money)["value"] == pytest.approx(36.5)
+    assert choose_value([(0, {"value": 36.5, "unit": "万元"})], money)["value"] == 36.5
+    assert choose_value([(0, {"value": 0.2, "unit": "亿元"})], money)["value"] == pytest.approx(2000)
+
+
+def test_same_document_under_two_sources_is_one_report() -> None:
+    a = standard_doc("青石", 2022, source="corpora/a/qingshi.txt")
+    b = standard_doc("青石", 2022, source="corpora/b/qingshi-copy.txt")
+    assert a.doc_id == b.doc_id
+    rows, _ = _panel([a, b])
+    [row] = rows
+    assert (row["n_documents"], row["n_sources"]) == (1, 2)
+    assert row["sources"] == "corpora/a/qingshi.txt；corpora/b/qingshi-copy.txt"
+    assert row["admin_penalty_cases" + FLAG_SUFFIX] == "ok"
+
+
+def test_near_duplicate_copies_merge_but_different_reports_do_not() -> None:
+    base = standard_doc("青石", 2022, source="corpora/site/qingshi.html")
+    # The same report re-posted with a web header line: near-identical text, other bytes.
+    copy = make_doc("首页 > 政务公开\n" + base.text, [fact("admin_penalty_cases", "120件", 120, "law_enforcement")],
+                    town="青石", year=2022, source="corpora/mirror/qingshi.txt")
+    assert jaccard(shingles(base.text), shingles(copy.text)) >= 0.9
+    rows, _ = _panel([base, copy])
+    [row] = rows
+    assert (row["n_documents"], row["n_sources"]) == (1, 2)
+    assert row["doc_ids"].split("；") == [copy.doc_id, base.doc_id]  # the longer copy is primary
+    assert row["admin_penalty_cases" + FLAG_SUFFIX] == "ok"
+
+    other_text = "关于2022年度依法行政工作的补充报告\n" + "全年开展执法检查，办理行政处罚案件95件。\n" * 3
+    other = make_doc(other_text, [fact("admin_penalty_cases", "95件", 95, "law_enforcement")],
+                     town="青石", year=2022, source="corpora/other.txt")
+    rows, values = _panel([base, other])
+    [row] = rows
+    assert row["n_documents"] == 2
+    assert row["admin_penalty_cases"] == 120  # the longer report ranks first
+    assert row["admin_penalty_cases" + FLAG_SUFFIX] == "conflict"
+    [cell] = [v for v in values if v["indicator"] == "admin_penalty_cases"]
+    assert cell["actual_values"] == "120；95" and cell["doc_id"] == base.doc_id
+
+
+def test_documents_without_region_or_year_keep_their_own_rows() -> None:
+    a = make_doc(report("青石", 2022), [], town="青石", year=None, source="x/a.txt")
+    b = make_doc(report("青石", 2023), [], town="青石", year=None, source="x/b.txt")
+    c = make_doc(report("无名", 2022), [], town=None, year=2022, source="x/c.txt")
+    failed = make_doc(report("桂湖", 2022), [], town="桂湖", year=2022, status="corrupt")
+    rows, _ = _panel([a, b, c, failed])
+    assert sorted(r["key_status"] for r in rows) == ["no_region", "no_year", "no_year"]
+    assert all(r["n_documents"] == 1 for r in rows)
+
+
+def test_catalog_normalisation_accepts_the_domain_shapes() -> None:
+    entries = normalise_catalog({"indicators": [
+        {"id": "a", "name": "甲", "unit": "件", "kind": "C", "section": "s", "triggers": "一；二"},
+        {"id": "b", "name_zh": "乙", "kind": "rate", "synonyms": ["三"], "description": "乙的定义"},
+    ]})
+    assert entries[0]["kind"] == "count" and entries[0]["triggers"] == ["一", "二"]
+    assert (entries[1]["name"], entries[1]["definition"], entries[1]["triggers"]) == ("乙", "乙的定义", ["三"])
+    with pytest.raises(ValueError):
+        build_panel([], [{"id": "level", "name": "", "unit": "", "kind": "", "section": "", "triggers": []}])
+
+
+def test_write_and_load_panel(tmp_path: Path) -> None:
+    out = write_run(tmp_path / "run", [standard_doc("青石", 2022), standard_doc("青石", 2023, rate=99.0),
+                                       standard_doc("桂湖", 2023, fines=12.25)])
+    counts = write_panel(out, CATALOG)
+    assert counts == {"panel": 3, "panel_values": 9}
+    panel = extractor.load_panel(out)
+    assert list(panel.columns) == [c for c, _ in panel_columns(CATALOG)]
+    assert panel["report_year"].tolist() == [2023, 2022, 2023]
+    assert panel["fines_confiscations_amount"].tolist() == [12.25, 36.5, 36.5]
+    assert math.isnan(panel["legal_aid_cases"].iloc[0])
+    from_csv = pd.read_csv(out / "panel.csv")
+    assert from_csv["law_exam_pass_rate"].tolist() == [98.5, 98.5, 99.0]
+    con = duckdb.connect(str(out / "extractor.duckdb"), read_only=True)
+    assert con.execute("select count(*) from panel").fetchone() == (3,)
+    assert con.execute("select count(*) from panel_values where flag = 'ok'").fetchone() == (9,)
+    assert con.execute("select sum(value) from indicator_values where township = '桂湖街道' "
+                       "and indicator = 'fines_confiscations_amount'").fetchone() == (12.25,)
+
+
+def test_panel_uses_the_shipped_catalog() -> None:
+    ids = [e["id"] for e in catalog()]
+    cols = [c for c, _ in panel_columns()]
+    assert cols[: len(PANEL_COLUMNS)] == [c for c, _ in PANEL_COLUMNS]
+    assert cols[len(PANEL_COLUMNS) :: 2] == ids
