@@ -35,4 +35,16 @@ def run(paths: Any, out: str | Path, **kwargs: Any) -> RunSummary:
     return _run(paths, out, **kwargs)
 
 
-__all__ = ["__version__", "extract", "run"]
+def load_panel(out: str | Path) -> Any:
+    """Return the panel of a run folder as a pandas DataFrame: one row per region × report year.
+
+    Columns: region (province, city, county, township, admin_code, level), report_year, the merged
+    sources, then for every catalog indicator its value (money in 万元, rates in %) and a
+    `<indicator>__flag` column (ok, approx, conflict, target or missing).
+    """
+    from extractor.panel import load_panel as _load_panel
+
+    return _load_panel(out)
+
+
+__all__ = ["__version__", "extract", "load_panel", "run"]
