@@ -261,6 +261,10 @@ def run(
         except BaseException:
             writer.abort()
             raise
+        # The comparable tables (panel.*) are built from the documents.jsonl just published.
+        from extractor.panel import write_panel
+
+        summary.tables.update(write_panel(out))
     return summary
 
 
