@@ -8,7 +8,7 @@ from extractor.errors import DocumentError
 from extractor.load.sniff import sniff
 from extractor.model import Loaded
 
-SUPPORTED = ("txt", "html", "pdf", "docx")
+SUPPORTED = ("txt", "html", "mht", "pdf", "docx")
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,11 @@ class Limits:
     ocr_pages: int = 50
 
 
-def load_bytes(data: bytes, name: str = "", limits: Limits | None = None) -> Loaded:
-    """Detect the format of `data` and run the matching loader; raise DocumentError on failure."""
+def load_bytes(data: bytes, name: str = "", limits: Limits | None = None, charset: str | None = None) -> Loaded:
+    """Detect the format of `data` and run the matching loader; raise DocumentError on failure.
+
+    `charset` is the one an HTTP response declared for an HTML page (from the crawl manifest).
+    """
     limits = limits or Limits()
     if not data:
         raise DocumentError("E002")
@@ -38,7 +41,11 @@ def load_bytes(data: bytes, name: str = "", limits: Limits | None = None) -> Loa
     if fmt == "html":
         from extractor.load.html import load_html
 
-        return load_html(data)
+        return load_html(data, charset)
+    if fmt == "mht":
+        from extractor.load.html import load_mht
+
+        return load_mht(data)
     if fmt == "pdf":
         from extractor.load.pdf import load_pdf
 

@@ -7,6 +7,8 @@ import re
 import zipfile
 
 _HTML_HINT = re.compile(rb"<(!doctype\s+html|html|head|body|meta|div|p|table|title|span|br)[\s>/]", re.I)
+_MHT_HINT = re.compile(rb"\s*(?:[\w-]+:[^\n]*\r?\n)*?MIME-Version:", re.I)
+_WORDML_HINT = re.compile(rb"<w:wordDocument\b|<pkg:package\b|progid=\"Word\.Document\"")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _IMAGE_MAGIC = {
     b"\x89PNG\r\n\x1a\n": "png",
@@ -19,7 +21,7 @@ _IMAGE_MAGIC = {
 
 
 def sniff(data: bytes, name: str = "") -> str:
-    """Return the detected format: txt, html, pdf, docx, doc, wps, ofd, xlsx, zip, rtf, image kinds or binary."""
+    """Return the detected format: txt, html, pdf, docx, doc, wps, ofd, xlsx, zip, rtf, mht, image kinds or binary."""
     head = data[:2048]
     ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if head.lstrip()[:5] == b"%PDF-" or b"%PDF-" in data[:1024]:
@@ -35,6 +37,11 @@ def sniff(data: bytes, name: str = "") -> str:
         return "doc"
     if head.startswith(b"{\\rtf"):
         return "rtf"
+    if _MHT_HINT.match(head) and b"multipart/related" in head.lower():
+        # "Single file web page" (.mht); sites often serve these under a .doc name.
+        return "mht"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml") and _WORDML_HINT.search(data[:8192]):
+        return "wordml"
     for magic, kind in _IMAGE_MAGIC.items():
         if head.startswith(magic):
             return kind
@@ -70,9 +77,15 @@ def _utf16_ascii(head: bytes) -> bytes:
     return head.replace(b"\x00", b"")
 
 
+# Text in any CJK encoding holds no C0 controls but tab, line ends, form feed and the odd stray NUL;
+# random or compressed bytes hold about 10%.
+_BINARY_CONTROL_RATIO = 0.03
+_TEXT_CONTROLS = frozenset(b"\t\n\r\x0c\x1b")
+
+
 def _looks_binary(head: bytes) -> bool:
-    """Heuristic: many NULs or C0 control bytes means binary, not text in any CJK encoding."""
+    """Heuristic: more than a few NULs or C0 control bytes means binary, not text."""
     if not head:
         return False
-    controls = sum(1 for b in head if b < 0x09 or 0x0E <= b < 0x20)
-    return controls / len(head) > 0.10
+    controls = sum(1 for b in head if b < 0x20 and b not in _TEXT_CONTROLS)
+    return controls / len(head) > _BINARY_CONTROL_RATIO

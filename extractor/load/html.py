@@ -1,0 +1,505 @@
+"""HTML pages: find the article body among the site chrome, read the disclosure metadata table.
+
+The cascade, in order:
+1. decode (HTTP charset, then <meta charset>, then detection; valid UTF-8 wins a stale declaration);
+2. parse with lxml (no network, no entity expansion, libxml2's depth limit kept);
+3. read page metadata (the 索引号/发文字号/... table and CMS <meta> tags);
+4. drop scripts, styles and other never-text elements;
+5. pick the article body: the portal-CMS selectors of rules/html_chrome.yaml, else the block
+   holding the most paragraph text;
+6. drop chrome and the metadata table inside the body, render one paragraph per line,
+   and collect paragraph-leading bold runs.
+
+lxml is used directly rather than through BeautifulSoup: the parser is the same libxml2 one, and
+lxml's iterative walkers keep hostile, deeply nested pages away from Python's recursion limit.
+"""
+
+from __future__ import annotations
+
+import functools
+import html as html_lib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from extractor.errors import DocumentError
+from extractor.load.text import decode
+from extractor.model import Loaded
+from extractor.rules import load_rules
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement
+
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]{2,40})""", re.I)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# A DOCTYPE with an internal subset (entity declarations) is never part of a real page.
+_DOCTYPE_SUBSET = re.compile(r"^\s*<!DOCTYPE[^\[>]{0,300}\[[^\]]{0,200000}\]\s*>", re.I)
+_CJK = "\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
+# A line break in the HTML source between two CJK characters is not a space in the rendered page.
+_CJK_NEWLINE = re.compile(f"(?<=[{_CJK}])[ \\t\\r\\f]*\\n\\s*(?=[{_CJK}])")
+_SPACES = re.compile(r"\s+")
+_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)", re.I)
+_SELECTOR = re.compile(r"^(?P<tag>[a-zA-Z][a-zA-Z0-9]*)?(?P<rest>(?:[.#][A-Za-z_][A-Za-z0-9_-]*)*)$")
+_SELECTOR_PART = re.compile(r"([.#])([A-Za-z_][A-Za-z0-9_-]*)")
+_TOKEN_SPLIT = re.compile(r"[\s_-]+")
+_BOLD_TAGS = frozenset({"b", "strong", "h1", "h2", "h3", "h4", "h5", "h6"})
+# Inline wrappers a bold run may sit inside at the start of a paragraph (<p><span><b>…).
+_INLINE_WRAPPERS = frozenset({"span", "font", "a", "em", "i", "u", "ins", "small", "big", "label", "sup", "sub"})
+_PARAGRAPH_TAGS = frozenset({"p", "div", "li", "td", "th", "dd", "dt", "h1", "h2", "h3", "h4", "h5", "h6", "section"})
+# Ancestors that hold a disclosure table; dropped from the body when they carry a label.
+_META_CONTAINERS = frozenset({"table", "ul", "dl", "ol"})
+_META_CONTAINER_MAX_CHARS = 1200
+_META_LABEL_MAX_CHARS = 300
+_META_VALUE_MAX_CHARS = 200
+_ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|ofd|xlsx?|zip|rar)(\?|#|$)", re.I)
+
+
+@dataclass(frozen=True)
+class _Rules:
+    body_xpaths: tuple[tuple[str, str], ...]
+    min_body_chars: int
+    drop_tags: frozenset[str]
+    chrome_tokens: frozenset[str]
+    block_tags: frozenset[str]
+    label_pattern: re.Pattern[str]
+    label_keys: dict[str, str]
+    meta_tags: dict[str, str]
+    bold_lead_max: int
+
+
+def selector_to_xpath(selector: str) -> str:
+    """Compile one selector of the CSS subset (`tag`, `.class`, `#id`, `tag.class#id`) to XPath."""
+    m = _SELECTOR.match(selector)
+    if not m or not selector:
+        raise ValueError(f"unsupported selector {selector!r}")
+    conds = []
+    for kind, name in _SELECTOR_PART.findall(m.group("rest")):
+        if kind == "#":
+            conds.append(f"@id='{name}'")
+        else:
+            conds.append(f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')")
+    tag = (m.group("tag") or "*").lower()
+    return f"//{tag}" + "".join(f"[{c}]" for c in conds)
+
+
+@functools.cache
+def _rules() -> _Rules:
+    data = load_rules("html_chrome")
+    labels: dict[str, str] = data["meta_labels"]
+    # Labels are often spread with spaces for alignment ("索  引  号："); longest first so that
+    # 发文字号 wins over 文号.
+    alts = sorted(labels, key=len, reverse=True)
+    pattern = "|".join(r"\s*".join(re.escape(ch) for ch in label) for label in alts)
+    return _Rules(
+        body_xpaths=tuple((s, selector_to_xpath(s)) for s in data["body_selectors"]),
+        min_body_chars=int(data["min_body_chars"]),
+        drop_tags=frozenset(data["drop_tags"]),
+        chrome_tokens=frozenset(t.lower() for t in data["chrome_tokens"]),
+        block_tags=frozenset(data["block_tags"]),
+        label_pattern=re.compile(f"(?:^|(?<=\\s))(?P<label>{pattern})\\s*[:：]"),
+        label_keys={re.sub(r"\s", "", k): v for k, v in labels.items()},
+        meta_tags={k.lower(): v for k, v in data["meta_tags"].items()},
+        bold_lead_max=int(data["bold_lead_max"]),
+    )
+
+
+def declared_charset(data: bytes) -> str | None:
+    """Return the charset a page declares in a <meta> tag near its start, if any."""
+    m = _META_CHARSET.search(data[:4096])
+    return m.group(1).decode("ascii") if m else None
+
+
+def load_html(data: bytes, charset: str | None = None) -> Loaded:
+    """Load an HTML page; `charset` is the one the HTTP response declared, if known."""
+    declared = charset or declared_charset(data)
+    text, encoding, warnings = decode(data, declared)
+    return html_to_loaded(text, encoding, warnings)
+
+
+def html_to_loaded(text: str, encoding: str | None = None, warnings: list[str] | None = None) -> Loaded:
+    """Turn decoded HTML into a Loaded record (the pure part of the HTML loader)."""
+    import lxml.etree
+    import lxml.html
+
+    warnings = list(warnings or [])
+    rules = _rules()
+    text = _DOCTYPE_SUBSET.sub("", _XML_DECL.sub("", text, count=1), count=1)
+    # 2. Parse. no_network: never fetch a DTD or an entity; huge_tree off keeps libxml2's
+    # depth and size limits, past which the page is read as flat text below.
+    parser = lxml.html.HTMLParser(no_network=True, huge_tree=False, remove_comments=True, remove_pis=True)
+    try:
+        root = lxml.html.document_fromstring(text, parser=parser)
+    except lxml.etree.ParserError:
+        return Loaded(format="html", text="", encoding=encoding, text_source="html", warnings=warnings)
+    except (ValueError, lxml.etree.LxmlError) as exc:
+        raise DocumentError("E005", fmt="html", detail=str(exc)[:200]) from None
+    if any("depth" in e.message.lower() for e in parser.error_log if e.level_name == "FATAL"):
+        warnings.append("HTML nested too deeply for a tree; read as flat text without chrome removal")
+        return Loaded(
+            format="html", text=flat_text(text), encoding=encoding, text_source="html", warnings=warnings
+        )
+    # 3. Page metadata, before anything is removed.
+    page_meta, label_elements = _read_meta_table(root, rules)
+    for key, value in _read_meta_tags(root, rules).items():
+        page_meta.setdefault(key, value)
+    # 4. Elements that never hold reading text.
+    for el in [e for e in root.iter() if isinstance(e.tag, str) and e.tag.lower() in rules.drop_tags]:
+        if el.getparent() is not None:
+            el.drop_tree()
+    # 5. The article body.
+    body = _select_body(root, rules)
+    if body is None:
+        _drop_chrome(root, rules, keep=None)
+        body = _densest_block(root, rules)
+    else:
+        _drop_chrome(body, rules, keep=body)
+    # 6. The metadata table is in page_meta; keep it out of the reading text.
+    _drop_meta_containers(body, [e for e in label_elements if _is_inside(e, body)])
+    loaded_text = render_text(body, rules.block_tags)
+    if not loaded_text:
+        links = [a.get("href", "") for a in body.iter("a") if _ATTACHMENT.search(a.get("href", ""))]
+        if links:
+            warnings.append("page body has no text but links to attachment(s): " + ", ".join(links[:5]))
+        elif any(True for _ in body.iter("img")):
+            warnings.append("page body has no text, only images")
+    return Loaded(
+        format="html",
+        text=loaded_text,
+        encoding=encoding,
+        text_source="html",
+        page_meta=page_meta,
+        bold_leads=_bold_leads(body, rules),
+        warnings=warnings,
+    )
+
+
+def _tag(el: HtmlElement) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+def _collapse(s: str) -> str:
+    """Whitespace as a browser shows it: runs become one space, CJK line breaks vanish."""
+    return _SPACES.sub(" ", _CJK_NEWLINE.sub("", s))
+
+
+def _text_len(el: HtmlElement) -> int:
+    return len(_SPACES.sub("", el.text_content()))
+
+
+def _is_inside(el: HtmlElement, container: HtmlElement) -> bool:
+    node: HtmlElement | None = el
+    while node is not None:
+        if node is container:
+            return True
+        node = node.getparent()
+    return False
+
+
+def _read_meta_table(root: HtmlElement, rules: _Rules) -> tuple[dict[str, str], list[HtmlElement]]:
+    """Read 索引号/发文字号/发布机构/... label-value pairs wherever they sit on the page."""
+    meta: dict[str, str] = {}
+    found: list[HtmlElement] = []
+    for el in root.iter():
+        own = el.text if isinstance(el.tag, str) else None
+        if not own or not rules.label_pattern.search(own):
+            continue
+        full = el.text_content()
+        if len(full) > _META_LABEL_MAX_CHARS:
+            continue
+        matches = list(rules.label_pattern.finditer(full))
+        if not matches:
+            continue
+        found.append(el)
+        for i, m in enumerate(matches):
+            end = matches[i + 1].start() if i + 1 < len(matches) else len(full)
+            value = _collapse(full[m.end() : end]).strip()
+            if not value and i + 1 == len(matches):
+                value = _value_after(el, rules)
+            key = rules.label_keys[re.sub(r"\s", "", m.group("label"))]
+            if value and key not in meta:
+                meta[key] = value[:_META_VALUE_MAX_CHARS]
+    return meta, found
+
+
+def _value_after(el: HtmlElement, rules: _Rules) -> str:
+    """The value of a label cell: its tail text, else the next sibling's text."""
+    tail = _collapse(el.tail or "").strip()
+    if tail:
+        return tail
+    sib = el.getnext()
+    while sib is not None and not isinstance(sib.tag, str):
+        sib = sib.getnext()
+    if sib is None:
+        return ""
+    value = _collapse(sib.text_content()).strip()
+    if rules.label_pattern.match(value) or len(value) > _META_VALUE_MAX_CHARS:
+        return ""
+    return value
+
+
+def _read_meta_tags(root: HtmlElement, rules: _Rules) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for el in root.iter("meta"):
+        key = rules.meta_tags.get((el.get("name") or "").strip().lower())
+        value = _collapse(el.get("content") or "").strip()
+        if key and value and key not in meta:
+            meta[key] = value[:_META_VALUE_MAX_CHARS]
+    return meta
+
+
+def _select_body(root: HtmlElement, rules: _Rules) -> HtmlElement | None:
+    """The first CMS selector whose largest match holds enough text."""
+    for _, xpath in rules.body_xpaths:
+        matches = root.xpath(xpath)
+        if not matches:
+            continue
+        best = max(matches, key=_text_len)
+        if _text_len(best) >= rules.min_body_chars:
+            return best
+    return None
+
+
+def _is_chrome(el: HtmlElement, tokens: frozenset[str]) -> bool:
+    attrs = f"{el.get('id') or ''} {el.get('class') or ''}".strip()
+    if not attrs:
+        return False
+    return any(tok.lower() in tokens for tok in _TOKEN_SPLIT.split(attrs) if tok)
+
+
+def _drop_chrome(scope: HtmlElement, rules: _Rules, keep: HtmlElement | None) -> None:
+    """Remove navigation, breadcrumbs, share bars and footers found by their id/class words."""
+    protected: set[HtmlElement] = set()
+    node = keep
+    while node is not None:
+        protected.add(node)
+        node = node.getparent()
+    doomed = [
+        el
+        for el in scope.iter()
+        if isinstance(el.tag, str) and el not in protected and _is_chrome(el, rules.chrome_tokens)
+    ]
+    for el in doomed:
+        # An ancestor may already have taken it away.
+        if el.getparent() is not None and _is_inside(el, scope):
+            el.drop_tree()
+
+
+def _densest_block(root: HtmlElement, rules: _Rules) -> HtmlElement:
+    """The element whose paragraphs hold the most non-link text (a readability-style score)."""
+    import lxml.etree
+
+    own: dict[HtmlElement, int] = {}
+    blocks: list[HtmlElement] = []
+    link_depth = 0
+    for event, el in lxml.etree.iterwalk(root, events=("start", "end")):
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.lower()
+        if event == "start":
+            if tag == "a":
+                link_depth += 1
+            if tag in rules.block_tags:
+                blocks.append(el)
+            if el.text and not link_depth and blocks:
+                own[blocks[-1]] = own.get(blocks[-1], 0) + len(_SPACES.sub("", el.text))
+        else:
+            if tag == "a":
+                link_depth -= 1
+            if blocks and blocks[-1] is el:
+                blocks.pop()
+            if el.tail and not link_depth and blocks and el is not root:
+                own[blocks[-1]] = own.get(blocks[-1], 0) + len(_SPACES.sub("", el.tail))
+    score: dict[HtmlElement, float] = {}
+    for el, n in own.items():
+        score[el] = score.get(el, 0.0) + n
+        parent = _block_parent(el, rules.block_tags)
+        if parent is not None:
+            score[parent] = score.get(parent, 0.0) + n
+            grand = _block_parent(parent, rules.block_tags)
+            if grand is not None:
+                score[grand] = score.get(grand, 0.0) + n / 2
+    body_el = root.find("body")
+    fallback = body_el if body_el is not None else root
+    if not score:
+        return fallback
+    best = max(score, key=lambda e: score[e])
+    return best if score[best] > 0 else fallback
+
+
+def _block_parent(el: HtmlElement, block_tags: frozenset[str]) -> HtmlElement | None:
+    node = el.getparent()
+    while node is not None and _tag(node) not in block_tags:
+        node = node.getparent()
+    return node
+
+
+def _drop_meta_containers(body: HtmlElement, labels: list[HtmlElement]) -> None:
+    """Remove the table/list holding the disclosure labels from the body."""
+    for el in labels:
+        if el.getparent() is None or not _is_inside(el, body):
+            continue
+        node = el
+        target = None
+        while node is not None and node is not body:
+            if _tag(node) in _META_CONTAINERS:
+                target = node
+                break
+            node = node.getparent()
+        if target is None:
+            # A label on its own line (<p>发布机构：…</p>): drop that paragraph.
+            node = el
+            while node.getparent() is not None and node.getparent() is not body and _tag(node) not in _PARAGRAPH_TAGS:
+                node = node.getparent()
+            target = node
+        if target is not body and len(target.text_content()) <= _META_CONTAINER_MAX_CHARS:
+            target.drop_tree()
+
+
+def render_text(body: HtmlElement, block_tags: frozenset[str]) -> str:
+    """Render the reading text of `body`: one block per line, <br> a line break, cells tab-separated."""
+    import lxml.etree
+
+    parts: list[str] = []
+    pre = 0
+    for event, el in lxml.etree.iterwalk(body, events=("start", "end")):
+        if not isinstance(el.tag, str):
+            continue
+        tag = el.tag.lower()
+        if event == "start":
+            if tag in block_tags or tag == "br":
+                parts.append("\n")
+            elif tag in ("td", "th"):
+                parts.append("\t")
+            if tag == "pre":
+                pre += 1
+            if el.text:
+                parts.append(el.text if pre else _collapse(el.text))
+        else:
+            if tag == "pre":
+                pre -= 1
+            if tag in block_tags:
+                parts.append("\n")
+            if el.tail and el is not body:
+                parts.append(el.tail if pre else _collapse(el.tail))
+    lines = (line.strip() for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def _is_bold(el: HtmlElement) -> bool:
+    return _tag(el) in _BOLD_TAGS or bool(_BOLD_STYLE.search(el.get("style") or ""))
+
+
+def _elements(el: HtmlElement) -> Iterator[HtmlElement]:
+    return (c for c in el if isinstance(c.tag, str))
+
+
+def _bold_leads(body: HtmlElement, rules: _Rules) -> list[str]:
+    """Texts of bold runs that open a paragraph (<p><strong>…</strong>…, <p style=bold>, <h3>)."""
+    leads: list[str] = []
+    for el in body.iter():
+        if _tag(el) not in _PARAGRAPH_TAGS or _has_block_child(el, rules.block_tags):
+            continue
+        lead = _bold_lead(el)
+        if lead and len(lead) <= rules.bold_lead_max and any(ch.isalnum() for ch in lead):
+            leads.append(lead)
+    return leads
+
+
+def _has_block_child(el: HtmlElement, block_tags: frozenset[str]) -> bool:
+    return any(_tag(d) in block_tags for d in el.iterdescendants())
+
+
+def _bold_lead(par: HtmlElement) -> str | None:
+    if _is_bold(par):
+        return _collapse(par.text_content()).strip() or None
+    node = par
+    while True:
+        if (node.text or "").strip():
+            return None
+        first = next(_elements(node), None)
+        if first is None:
+            return None
+        if _is_bold(first):
+            run = [first.text_content()]
+            # Word exports split one bold run into several <b>/<span style=bold> siblings.
+            cur = first
+            while not (cur.tail or "").strip():
+                nxt = cur.getnext()
+                if nxt is None or not isinstance(nxt.tag, str) or not _is_bold(nxt):
+                    break
+                run.append(nxt.text_content())
+                cur = nxt
+            return _collapse("".join(run)).strip() or None
+        if _tag(first) not in _INLINE_WRAPPERS:
+            return None
+        node = first
+
+
+# Bounded attribute run: an unclosed "<div" must not make every later "<" rescan the file.
+_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^<>]{0,4000}>")
+
+
+def _strip_comments(markup: str) -> str:
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = markup.find("<!--", pos)
+        if start < 0:
+            out.append(markup[pos:])
+            break
+        out.append(markup[pos:start])
+        end = markup.find("-->", start + 4)
+        if end < 0:
+            break
+        pos = end + 3
+    return "".join(out)
+
+
+def flat_text(markup: str) -> str:
+    """Strip tags in one linear pass (for pages too deep for a tree); block tags become line breaks."""
+    rules = _rules()
+    markup = _strip_comments(markup)
+    out: list[str] = []
+    skip: str | None = None
+    pos = 0
+    for m in _TOKEN.finditer(markup):
+        if skip is None:
+            out.append(markup[pos : m.start()])
+        pos = m.end()
+        closing, tag = m.group(1), (m.group(2) or "").lower()
+        if skip is not None:
+            if closing and tag == skip:
+                skip = None
+            continue
+        if not closing and tag in ("script", "style", "head", "noscript", "template"):
+            skip = tag
+        elif tag in rules.block_tags or tag == "br":
+            out.append("\n")
+        elif tag in ("td", "th"):
+            out.append("\t")
+    if skip is None:
+        out.append(markup[pos:])
+    text = html_lib.unescape("".join(out))
+    lines = (_collapse(line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def load_mht(data: bytes) -> Loaded:
+    """Load a "single file web page" (MHTML): the first text/html part, as an HTML page."""
+    import email
+    import email.policy
+
+    try:
+        msg = email.message_from_bytes(data, policy=email.policy.compat32)
+    except Exception as exc:  # the email parser is lenient; anything it raises means garbage
+        raise DocumentError("E005", fmt="mht", detail=str(exc)[:200]) from None
+    for part in msg.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            if not isinstance(payload, bytes):
+                continue
+            loaded = load_html(payload, part.get_content_charset())
+            loaded.format = "mht"
+            return loaded
+    raise DocumentError("E005", fmt="mht", detail="no text/html part")
