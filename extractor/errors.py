@@ -18,6 +18,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "E012": ("error", "worker process died: {detail}"),
     "E013": ("error", "cannot read file: {detail}"),
     "E014": ("scanned", "OCR failed: {detail}"),
+    "E015": ("scanned", "PDF text layer is unreadable on {pages} page(s) (fonts without a Unicode map); install the 'ocr' extra (pip install 'extractor[ocr]') to OCR it"),
 }
 
 
