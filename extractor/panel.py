@@ -421,8 +421,20 @@ def _panel_row(
                 "actual_values": chosen["actual_values"] or None,
                 "doc_id": doc.doc_id,
                 "source": doc.sources[0] if doc.sources else None,
-                **{k: src.get(k) for k in ("occurrence", "start", "end", "surface", "sentence", "section_path",
-                                           "section", "rule", "confidence")},
+                **{
+                    k: src.get(k)
+                    for k in (
+                        "occurrence",
+                        "start",
+                        "end",
+                        "surface",
+                        "sentence",
+                        "section_path",
+                        "section",
+                        "rule",
+                        "confidence",
+                    )
+                },
             }
         )
     row["n_indicators"] = found
@@ -510,7 +522,10 @@ def write_panel(out: str | Path, indicators: Iterable[dict[str, Any]] | None = N
     entries = list(catalog() if indicators is None else indicators)
     panel, values = build_panel_from_run(out, entries)
     counts = {}
-    for name, frame, columns in (("panel", panel, panel_columns(entries)), ("panel_values", values, PANEL_VALUE_COLUMNS)):
+    for name, frame, columns in (
+        ("panel", panel, panel_columns(entries)),
+        ("panel_values", values, PANEL_VALUE_COLUMNS),
+    ):
         atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
         tmp = out / f".{name}.parquet.tmp"
         frame_to_parquet(frame, tmp, columns)
@@ -531,7 +546,10 @@ def arrow_schema(columns: list[tuple[str, str]]) -> Any:
 
 
 def frame_to_parquet(
-    frame: Any, path: Path, columns: list[tuple[str, str]] | None = None, metadata: dict[str, str] | None = None
+    frame: Any,
+    path: Path,
+    columns: list[tuple[str, str]] | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> None:
     """Write a DataFrame as Parquet with a fixed schema (so all-empty columns keep their type)."""
     import pyarrow as pa
@@ -546,10 +564,12 @@ def frame_to_parquet(
 
 # Views over the run tables, created in every DuckDB file that holds them.
 DUCKDB_VIEWS = {
-    # Every indicator value with the region and year of its document, ready to pivot.
+    # Every indicator row with the region and year of its document, ready to pivot. The same file
+    # under two paths has one documents row per path: join on one of them, so rows are not doubled.
     "indicator_values": (
         "SELECT d.province, d.city, d.county, d.township, d.admin_code, d.level AS region_level, "
-        "d.report_year, d.title, i.* FROM indicators i JOIN documents d USING (doc_id)"
+        "d.report_year, d.title, i.* FROM indicators i JOIN ("
+        "SELECT DISTINCT ON (doc_id) * FROM documents ORDER BY doc_id, source) d USING (doc_id)"
     ),
 }
 
@@ -586,7 +606,9 @@ def load_panel(out: str | Path) -> Any:
     elif (out / "documents.jsonl").is_file():
         frame = build_panel_from_run(out)[0]
     else:
-        raise FileNotFoundError(f"{out} holds neither panel.parquet nor documents.jsonl: run `extractor run` first")
+        raise FileNotFoundError(
+            f"{out} holds neither panel.parquet nor documents.jsonl: run `extractor run` first"
+        )
     return frame
 
 

@@ -26,6 +26,9 @@ CATALOG: list[dict[str, Any]] = [
      "section": "leadership_mechanism", "triggers": ["合格率"], "definition": "学法考试合格率"},
     {"id": "legal_aid_cases", "name": "法律援助案件数", "unit": "件", "kind": "count",
      "section": "dispute_resolution", "triggers": ["法律援助"], "definition": "法律援助案件数"},
+    # 32 characters: the longest id Stata takes as it is; its flag column must be renamed.
+    {"id": "normative_docs_legality_reviewed", "name": "规范性文件合法性审核件数", "unit": "件", "kind": "count",
+     "section": "institutional_system", "triggers": ["合法性审核"], "definition": "规范性文件合法性审核件数"},
 ]
 _BY_ID = {e["id"]: e for e in CATALOG}
 
