@@ -1,0 +1,218 @@
+"""Canonical sections: classify each heading into the taxonomy of schemas/sections.yaml.
+
+Order of evidence: the part first (the innermost short heading that names 举措和成效 / 存在问题 /
+下一步 / 其他情况, else measures); under problems or plan every heading takes that section. Measures
+headings are classified by their own words, then their ancestors' words (innermost first), then a
+keyword vote over their own body text, else the catch-all `measures_general`; the evidence used is
+kept in `section_reason`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from extractor.errors import RulesError
+from extractor.rules import load_schema_yaml
+
+# Only short headings decide a part: a long run-in sentence that mentions 问题 or 下一步 in passing
+# must not turn its whole subtree into problems. 40 chars covers every part heading of the seed
+# and of the domain note's examples ("三、2023年推进法治政府建设存在的不足和原因" is 24).
+PART_HEADING_MAX = 40
+# The body vote needs at least this many keyword hits, and a strict winner.
+BODY_MIN_HITS = 2
+_PART_SECTION = {"problems": "problems", "plan": "next_year_plan", "other": "other_matters"}
+
+
+@dataclass(frozen=True)
+class Section:
+    """One entry of the taxonomy."""
+
+    id: str
+    name: str
+    kind: str
+    part: str
+    decides_part: bool
+    anchor: str
+    keywords: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+    negative: tuple[str, ...]
+
+
+@functools.cache
+def taxonomy() -> dict[str, Section]:
+    """Load schemas/sections.yaml once (validated), keyed by id; duplicate ids are an error."""
+    data = load_schema_yaml("sections")
+    out: dict[str, Section] = {}
+    for entry in data["sections"]:
+        if entry["id"] in out:
+            raise RulesError(f"schemas/sections.yaml: duplicate section id '{entry['id']}'")
+        out[entry["id"]] = Section(
+            id=entry["id"],
+            name=entry["name"],
+            kind=entry["kind"],
+            part=entry["part"],
+            decides_part=bool(entry.get("decides_part", False)),
+            anchor=entry["anchor"],
+            keywords=tuple(entry["keywords"]),
+            patterns=tuple(re.compile(p) for p in entry.get("patterns", ())),
+            negative=tuple(entry.get("negative", ())),
+        )
+    if not any(s.kind == "general" for s in out.values()):
+        raise RulesError("schemas/sections.yaml: no section of kind 'general' (the catch-all)")
+    return out
+
+
+def general_section() -> Section:
+    """The catch-all section for measures that name no topic."""
+    return next(s for s in taxonomy().values() if s.kind == "general")
+
+
+@functools.cache
+def _keyword_index() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+    """One regex over every keyword (longest first, found at every position) and keyword → sections."""
+    owners: dict[str, list[str]] = {}
+    for sec in taxonomy().values():
+        for kw in sec.keywords:
+            owners.setdefault(kw, []).append(sec.id)
+    words = sorted(owners, key=len, reverse=True)
+    pattern = re.compile("(?=(" + "|".join(re.escape(w) for w in words) + "))")
+    return pattern, {k: tuple(v) for k, v in owners.items()}
+
+
+def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
+    """Sections whose keywords occur in a heading text: {id: (score, first position, words)}."""
+    tax = taxonomy()
+    pattern, owners = _keyword_index()
+    hits: dict[str, tuple[int, int, list[str]]] = {}
+
+    def add(sec_id: str, word: str, pos: int) -> None:
+        score, first, words = hits.get(sec_id, (0, pos, []))
+        if word not in words:
+            hits[sec_id] = (score + len(word), min(first, pos), [*words, word])
+
+    for m in pattern.finditer(text):
+        for sec_id in owners[m.group(1)]:
+            add(sec_id, m.group(1), m.start())
+    for sec in tax.values():
+        for pat in sec.patterns:
+            found = pat.search(text)
+            if found:
+                add(sec.id, found.group(), found.start())
+    for sec_id in [k for k in hits if tax[k].negative]:
+        if any(neg in text for neg in tax[sec_id].negative):
+            del hits[sec_id]
+    return hits
+
+
+def _topic(hits: dict[str, tuple[int, int, list[str]]], prefer: str | None = None) -> str | None:
+    """The best topical (content or zone) section among keyword hits; general only as a last resort."""
+    tax = taxonomy()
+    topical = {k: v for k, v in hits.items() if tax[k].kind != "general"}
+    if not topical:
+        return None
+    # Highest score; ties go to the section the ancestors already have, then to the first named.
+    return max(topical, key=lambda k: (topical[k][0], k == prefer, -topical[k][1]))
+
+
+def _part_of(hits: dict[str, tuple[int, int, list[str]]], text: str) -> str | None:
+    """The part a heading decides, or None (no part words, too long, or measures mixed with another)."""
+    if len(text) > PART_HEADING_MAX:
+        return None
+    tax = taxonomy()
+    named = sorted((v[1], tax[k].part) for k, v in hits.items() if tax[k].decides_part)
+    parts = {p for _, p in named}
+    if not parts:
+        return None
+    if len(parts) > 1 and "measures" in parts:
+        return None
+    return named[0][1]
+
+
+def classify(headings: Sequence[dict[str, Any]], text: str, body_end: int) -> None:
+    """Set `section`, `part` and `section_reason` on every heading (in place)."""
+    tax = taxonomy()
+    own = [match_words(h["text"]) for h in headings]
+    decided = [_part_of(own[i], h["text"]) for i, h in enumerate(headings)]
+    for i, h in enumerate(headings):
+        chain = _ancestors(headings, i)
+        # 1. The part: the innermost heading of the chain that decides one.
+        part, decider = "measures", None
+        for j in chain:
+            if decided[j]:
+                part, decider = decided[j], j
+                break
+        h["part"] = part
+        if decider is not None and part in _PART_SECTION:
+            h["section"] = _PART_SECTION[part]
+            words = [w for k, v in own[decider].items() if tax[k].part == part for w in v[2]]
+            where = "heading" if decider == i else f"under {headings[decider]['path']}"
+            h["section_reason"] = f"part {part}, {where}: " + "、".join(words)
+            continue
+        # 2. Own words.
+        parent_topic = None
+        for j in chain[1:]:
+            parent_topic = _topic(own[j])
+            if parent_topic:
+                break
+        topic = _topic(own[i], prefer=parent_topic)
+        if topic:
+            h["section"], h["section_reason"] = topic, "heading: " + "、".join(own[i][topic][2])
+            continue
+        # 3. Ancestors' words, innermost first.
+        for j in chain[1:]:
+            topic = _topic(own[j])
+            if topic:
+                h["section"] = topic
+                h["section_reason"] = f"ancestor {headings[j]['path']}: " + "、".join(own[j][topic][2])
+                break
+        if topic:
+            continue
+        # 4. A vote over the heading's own body (up to the next heading of any level).
+        stop = headings[i + 1]["start"] if i + 1 < len(headings) else body_end
+        vote = body_vote(text[h["end"] : stop])
+        if vote:
+            h["section"], h["section_reason"] = vote
+            continue
+        general = general_section()
+        h["section"] = general.id
+        if general.id in own[i]:
+            h["section_reason"] = "heading: " + "、".join(own[i][general.id][2]) + " (no topic named)"
+        elif not text[h["end"] : stop].strip(" \n。,，:："):
+            h["section_reason"] = "no topic in heading or ancestors; its sub-headings carry the topics"
+        else:
+            h["section_reason"] = "no keyword in heading, ancestors or body"
+
+
+def body_vote(body: str) -> tuple[str, str] | None:
+    """The topical section whose keywords dominate a body text, with the reason; None when unclear."""
+    tax = taxonomy()
+    pattern, owners = _keyword_index()
+    counts = Counter(m.group(1) for m in pattern.finditer(body))
+    scores: dict[str, tuple[int, int, list[str]]] = {}
+    for kw, n in counts.items():
+        for sec_id in owners[kw]:
+            sec = tax[sec_id]
+            if sec.kind != "content" or sec.decides_part:
+                continue
+            score, hits, words = scores.get(sec_id, (0, 0, []))
+            scores[sec_id] = (score + n * len(kw), hits + n, [*words, f"{kw}×{n}"])
+    if not scores:
+        return None
+    ranked = sorted(scores.items(), key=lambda kv: kv[1][0], reverse=True)
+    best_id, (best, hits, words) = ranked[0]
+    if hits < BODY_MIN_HITS or (len(ranked) > 1 and ranked[1][1][0] == best):
+        return None
+    return best_id, "body vote: " + "、".join(words)
+
+
+def _ancestors(headings: Sequence[dict[str, Any]], i: int) -> list[int]:
+    """Index i and its ancestors' indices, innermost first."""
+    chain = [i]
+    while headings[chain[-1]]["parent"] is not None:
+        chain.append(headings[chain[-1]]["parent"])
+    return chain
