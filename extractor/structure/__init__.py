@@ -26,7 +26,24 @@ class Structure:
 
 def analyse(text: str, loaded: Loaded) -> Structure:
     """Find headings, classify sections and read metadata from a cleaned text."""
-    return Structure()
+    from extractor.structure.headings import find_headings, match_marker
+    from extractor.structure.lines import split_lines
+    from extractor.structure.metadata import read_metadata, read_zones
+    from extractor.structure.sections import classify
+
+    # 1. Lines, and the zones at both ends: header (issuers, title, 文号, 主送) and signature.
+    lines = split_lines(text)
+    first_marker = next((i for i, line in enumerate(lines) if match_marker(line.text)), len(lines))
+    zones = read_zones(lines, first_marker)
+    lo, hi = zones.body_start, zones.signature_start
+    # 2. Headings of the body only (a date or an organ in the signature is never a heading).
+    headings = find_headings(lines, lo, hi, loaded.bold_leads)
+    # 3. Sections and parts; a heading's body ends at the signature.
+    body_end = lines[hi - 1].end if lo < hi else len(text)
+    classify(headings, text, body_end)
+    # 4. Metadata, from the zones, the body and the page's own metadata table.
+    metadata, provenance, contact = read_metadata(text, lines, zones, loaded.page_meta, headings)
+    return Structure(headings=headings, metadata=metadata, provenance=provenance, contact=contact)
 
 
 def locate(headings: list[dict[str, Any]], pos: int) -> dict[str, Any]:
