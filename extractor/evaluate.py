@@ -27,6 +27,9 @@ GOLD_SUFFIX = ".gold.json"
 VALUE_REL_TOL = 1e-6
 # Mention kinds that are not level values; the gold never lists them (see schemas/gold.schema.json).
 NON_LEVEL_KINDS = frozenset({"delta"})
+# Scale words that may lead a unit: 836.5万元 written as (836.5, 万元) or as (8365000, 元) is one
+# quantity, so both sides are compared as (value × scale, base unit).
+UNIT_SCALES = {"万": 1e4, "亿": 1e8}
 # Metadata fields scored when present in a gold file, in report order.
 METADATA_FIELDS = (
     "title",
@@ -229,12 +232,28 @@ def _approx_key(value: Any) -> str:
     return norm(value) if value not in (None, False) else ""
 
 
-def _same_value(gold: Any, predicted: Any) -> bool:
+def quantity(value: Any, unit: Any) -> tuple[float, str] | None:
+    """(value, unit) with a leading scale word moved into the value: (836.5, 万元) -> (8365000.0, 元)."""
     try:
-        g, p = float(gold), float(predicted)
+        v = float(value)
     except (TypeError, ValueError):
+        return None
+    u = norm(unit)
+    while len(u) > 1 and u[0] in UNIT_SCALES:
+        v, u = v * UNIT_SCALES[u[0]], u[1:]
+    return v, u
+
+
+def same_quantity(gold: dict[str, Any], mention: dict[str, Any]) -> bool:
+    """Whether a mention states the gold number's value in its unit (as written or normalised)."""
+    g = quantity(gold["value"], gold["unit"])
+    if g is None:
         return False
-    return math.isclose(g, p, rel_tol=VALUE_REL_TOL, abs_tol=1e-9)
+    for unit in {mention.get("unit"), mention.get("unit_norm")} - {None}:
+        p = quantity(mention.get("value"), unit)
+        if p is not None and p[1] == g[1] and math.isclose(p[0], g[0], rel_tol=VALUE_REL_TOL, abs_tol=1e-9):
+            return True
+    return False
 
 
 def _compatible(gold: dict[str, Any], span: tuple[int, int], mention: dict[str, Any], qualifier: bool) -> bool:
@@ -242,12 +261,7 @@ def _compatible(gold: dict[str, Any], span: tuple[int, int], mention: dict[str, 
         start, end = int(mention["start"]), int(mention["end"])
     except (KeyError, TypeError, ValueError):
         return False
-    if not (start < span[1] and end > span[0]):
-        return False
-    if not _same_value(gold["value"], mention.get("value")):
-        return False
-    unit = norm(gold["unit"])
-    if unit not in (norm(mention.get("unit")), norm(mention.get("unit_norm"))):
+    if not (start < span[1] and end > span[0]) or not same_quantity(gold, mention):
         return False
     return not qualifier or _approx_key(gold.get("approx")) == _approx_key(mention.get("approx"))
 
@@ -272,8 +286,22 @@ def max_matching(candidates: list[list[int]]) -> dict[int, int]:
 
 
 def level_mentions(mentions: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The predicted mentions that are scored: level values, not deltas."""
-    return [m for m in mentions if m.get("kind") not in NON_LEVEL_KINDS and m.get("value") is not None]
+    """The predicted mentions that are scored: level values, not deltas, each numeral once.
+
+    A numeral shared by several facts (报备率、报备及时率均为100%) may come as several mentions
+    with one span; it is one number in the text and in the gold, so it counts once.
+    """
+    out: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for m in mentions:
+        if m.get("kind") in NON_LEVEL_KINDS or m.get("value") is None:
+            continue
+        key = (m.get("start"), m.get("end"), quantity(m.get("value"), m.get("unit")))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(m)
+    return out
 
 
 @dataclass
