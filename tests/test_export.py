@@ -20,7 +20,16 @@ from extractor.codebook import all_tables, describe
 from extractor.runner import Cache
 
 LONG = "各类矛盾纠纷排查化解工作持续推进，" * 2200  # ~37,000 characters: over Excel's cell limit
-TABLES = ("documents", "headings", "mentions", "indicators", "panel", "panel_values", "codebook", "indicator_catalog")
+TABLES = (
+    "documents",
+    "headings",
+    "mentions",
+    "indicators",
+    "panel",
+    "panel_values",
+    "codebook",
+    "indicator_catalog",
+)
 
 
 @pytest.fixture
@@ -31,15 +40,21 @@ def handmade_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def run_dir(tmp_path: Path, handmade_catalog: None) -> Path:
-    tricky = "=HYPERLINK(\"http://example.invalid\")\x07 <b>办理</b>行政处罚案件77件。"
+    tricky = '=HYPERLINK("http://example.invalid")\x07 <b>办理</b>行政处罚案件77件。'
     long_text = f"重庆市荣昌区长岭街道办事处关于2022年法治政府建设情况的报告\n{LONG}全年审核规范性文件6件。\n{tricky}\n"
     docs = [
         standard_doc("青石", 2022),
         standard_doc("青石", 2023, cases=140, fines=1.25),
         standard_doc("青石", 2022, source="corpora/mirror/qingshi-2022.txt"),  # same bytes, second path
-        make_doc(long_text, [fact("normative_docs_legality_reviewed", "6件", 6, "institutional_system"),
-                             fact("admin_penalty_cases", "77件", 77, "law_enforcement", approx="余")],
-                 town="长岭", year=2022),
+        make_doc(
+            long_text,
+            [
+                fact("normative_docs_legality_reviewed", "6件", 6, "institutional_system"),
+                fact("admin_penalty_cases", "77件", 77, "law_enforcement", approx="余"),
+            ],
+            town="长岭",
+            year=2022,
+        ),
         make_doc("无法解析", [], town=None, year=None, source="corpora/broken.pdf", status="corrupt"),
     ]
     out = write_run(tmp_path / "run", docs)
@@ -120,7 +135,9 @@ def test_parquet_round_trip_with_versions(run_dir: Path, tmp_path: Path) -> None
             _same(list(back[col]), list(frame[col]), f"{table}.{col}")
 
 
-def test_xlsx_round_trip_limits_and_about_sheet(run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_xlsx_round_trip_limits_and_about_sheet(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(export, "EXCEL_MAX_ROWS", 4)  # 3 data rows per sheet: the split is exercised
     export.export(run_dir, ["xlsx"], tmp_path / "x")
     book = load_workbook(tmp_path / "x" / "extractor.xlsx", read_only=True)
@@ -130,7 +147,9 @@ def test_xlsx_round_trip_limits_and_about_sheet(run_dir: Path, tmp_path: Path, m
     assert about["truncated:mentions"].startswith("1 cell(s) longer than 32767 characters cut")
     assert "truncated:documents" not in about
     for table, frame in expected.items():
-        names = [table] + [f"{table[:26]} ({k})" for k in range(2, 100) if f"{table[:26]} ({k})" in book.sheetnames]
+        names = [table] + [
+            f"{table[:26]} ({k})" for k in range(2, 100) if f"{table[:26]} ({k})" in book.sheetnames
+        ]
         rows: list[tuple[Any, ...]] = []
         for name in names:
             sheet_rows = list(book[name].iter_rows(values_only=True))
@@ -140,14 +159,24 @@ def test_xlsx_round_trip_limits_and_about_sheet(run_dir: Path, tmp_path: Path, m
         if len(frame) > 3:
             assert f"split:{table}" in about
         for j, col in enumerate(frame.columns):
-            want = [v[: export.EXCEL_MAX_CHARS - len(export.TRUNCATION_MARK)] + export.TRUNCATION_MARK
-                    if isinstance(v, str) and len(v) > export.EXCEL_MAX_CHARS else v for v in frame[col]]
+            want = [
+                v[: export.EXCEL_MAX_CHARS - len(export.TRUNCATION_MARK)] + export.TRUNCATION_MARK
+                if isinstance(v, str) and len(v) > export.EXCEL_MAX_CHARS
+                else v
+                for v in frame[col]
+            ]
             want = [w.replace("\x07", "\ufffd") if isinstance(w, str) else w for w in want]
             _same([r[j] if j < len(r) else None for r in rows], want, f"{table}.{col}")
     # Text that looks like a formula stays text.
     book = load_workbook(tmp_path / "x" / "extractor.xlsx")
-    sentences = [c for name in book.sheetnames if name.startswith("mentions") for row in book[name].iter_rows()
-                 for c in row if isinstance(c.value, str)]
+    sentences = [
+        c
+        for name in book.sheetnames
+        if name.startswith("mentions")
+        for row in book[name].iter_rows()
+        for c in row
+        if isinstance(c.value, str)
+    ]
     formula = [c for c in sentences if c.value.startswith("=HYPERLINK")]
     assert formula and all(c.data_type == "s" for c in formula)
 
@@ -177,9 +206,14 @@ def test_dta_round_trip_with_labels_and_name_mapping(run_dir: Path, tmp_path: Pa
     panel_names = dict(mapping[mapping["table"] == "panel"][["column", "stata_name"]].itertuples(index=False))
     assert panel_names["normative_docs_legality_reviewed"] == "normative_docs_legality_reviewed"
     flag = panel_names["normative_docs_legality_reviewed__flag"]
-    assert len(flag) == 32 and flag.startswith("normative_docs_legality_r") and flag == export.stata_name(
-        "normative_docs_legality_reviewed__flag")
-    mention_names = dict(mapping[mapping["table"] == "mentions"][["column", "stata_name"]].itertuples(index=False))
+    assert (
+        len(flag) == 32
+        and flag.startswith("normative_docs_legality_r")
+        and flag == export.stata_name("normative_docs_legality_reviewed__flag")
+    )
+    mention_names = dict(
+        mapping[mapping["table"] == "mentions"][["column", "stata_name"]].itertuples(index=False)
+    )
     assert mention_names["end"] == "end_"
 
 
@@ -196,12 +230,19 @@ def test_duckdb_tables_views_and_meta(run_dir: Path, tmp_path: Path) -> None:
     assert meta["package_version"] == __version__ and meta["schema_version"]
     views = {r[0] for r in con.execute("select view_name from duckdb_views() where not internal").fetchall()}
     assert "indicator_values" in views
-    got = con.execute("select township, report_year, value from indicator_values "
-                      "where indicator = 'admin_penalty_cases' order by township, report_year").fetchall()
-    assert got == [("长岭街道", 2022, 77.0), ("青石街道", 2022, 120.0), ("青石街道", 2022, 120.0),
-                   ("青石街道", 2023, 140.0)]
-    assert con.execute("select admin_penalty_cases, admin_penalty_cases__flag from panel "
-                       "where township = '长岭街道'").fetchone() == (77.0, "approx")
+    got = con.execute(
+        "select township, report_year, value from indicator_values "
+        "where indicator = 'admin_penalty_cases' order by township, report_year"
+    ).fetchall()
+    assert got == [
+        ("长岭街道", 2022, 77.0),
+        ("青石街道", 2022, 120.0),
+        ("青石街道", 2022, 120.0),
+        ("青石街道", 2023, 140.0),
+    ]
+    assert con.execute(
+        "select admin_penalty_cases, admin_penalty_cases__flag from panel where township = '长岭街道'"
+    ).fetchone() == (77.0, "approx")
 
 
 def test_contact_details_only_on_request(run_dir: Path, tmp_path: Path) -> None:

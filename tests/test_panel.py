@@ -41,7 +41,10 @@ def test_one_row_per_region_year_with_every_catalog_indicator() -> None:
     docs = [standard_doc("青石", 2022), standard_doc("青石", 2023, cases=140), standard_doc("桂湖", 2022)]
     rows, _ = _panel(docs)
     assert [(r["township"], r["report_year"]) for r in rows] == [
-        ("桂湖街道", 2022), ("青石街道", 2022), ("青石街道", 2023)]
+        ("桂湖街道", 2022),
+        ("青石街道", 2022),
+        ("青石街道", 2023),
+    ]
     for row in rows:
         assert list(row) == [c for c, _ in panel_columns(CATALOG)]
         assert (row["province"], row["county"], row["level"]) == ("重庆市", "荣昌区", "subdistrict")
@@ -62,8 +65,12 @@ def test_actual_beats_target_and_targets_stay_out_by_default() -> None:
 
 def test_target_only_cell_is_missing_unless_targets_are_included() -> None:
     text = report("青石", 2022)
-    doc = make_doc(text, [fact("law_exam_pass_rate", "100%", 100.0, "next_year_plan", is_target=True)],
-                   town="青石", year=2022)
+    doc = make_doc(
+        text,
+        [fact("law_exam_pass_rate", "100%", 100.0, "next_year_plan", is_target=True)],
+        town="青石",
+        year=2022,
+    )
     rows, _ = _panel([doc])
     assert rows[0]["law_exam_pass_rate"] is None
     assert rows[0]["law_exam_pass_rate" + FLAG_SUFFIX] == "missing"
@@ -87,8 +94,26 @@ def test_canonical_section_first_then_first_occurrence() -> None:
 
 def test_approx_flag_and_equal_repeats_are_no_conflict() -> None:
     cands = [
-        (0, {"value": 1500, "approx": "余", "section": "law_enforcement", "occurrence": 1, "is_target": False}),
-        (0, {"value": 1500.0, "approx": "", "section": "law_enforcement", "occurrence": 2, "is_target": False}),
+        (
+            0,
+            {
+                "value": 1500,
+                "approx": "余",
+                "section": "law_enforcement",
+                "occurrence": 1,
+                "is_target": False,
+            },
+        ),
+        (
+            0,
+            {
+                "value": 1500.0,
+                "approx": "",
+                "section": "law_enforcement",
+                "occurrence": 2,
+                "is_target": False,
+            },
+        ),
     ]
     chosen = choose_value(cands, LAW)
     assert (chosen["value"], chosen["flag"], chosen["n_actual"]) == (1500, "approx", 2)
@@ -116,8 +141,13 @@ def test_same_document_under_two_sources_is_one_report() -> None:
 def test_near_duplicate_copies_merge_but_different_reports_do_not() -> None:
     base = standard_doc("青石", 2022, source="corpora/site/qingshi.html")
     # The same report re-posted with a web header line: near-identical text, other bytes.
-    copy = make_doc("首页 > 政务公开\n" + base.text, [fact("admin_penalty_cases", "120件", 120, "law_enforcement")],
-                    town="青石", year=2022, source="corpora/mirror/qingshi.txt")
+    copy = make_doc(
+        "首页 > 政务公开\n" + base.text,
+        [fact("admin_penalty_cases", "120件", 120, "law_enforcement")],
+        town="青石",
+        year=2022,
+        source="corpora/mirror/qingshi.txt",
+    )
     assert jaccard(shingles(base.text), shingles(copy.text)) >= 0.9
     rows, _ = _panel([base, copy])
     [row] = rows
@@ -126,8 +156,13 @@ def test_near_duplicate_copies_merge_but_different_reports_do_not() -> None:
     assert row["admin_penalty_cases" + FLAG_SUFFIX] == "ok"
 
     other_text = "关于2022年度依法行政工作的补充报告\n" + "全年开展执法检查，办理行政处罚案件95件。\n" * 3
-    other = make_doc(other_text, [fact("admin_penalty_cases", "95件", 95, "law_enforcement")],
-                     town="青石", year=2022, source="corpora/other.txt")
+    other = make_doc(
+        other_text,
+        [fact("admin_penalty_cases", "95件", 95, "law_enforcement")],
+        town="青石",
+        year=2022,
+        source="corpora/other.txt",
+    )
     rows, values = _panel([base, other])
     [row] = rows
     assert row["n_documents"] == 2
@@ -148,19 +183,33 @@ def test_documents_without_region_or_year_keep_their_own_rows() -> None:
 
 
 def test_catalog_normalisation_accepts_the_domain_shapes() -> None:
-    entries = normalise_catalog({"indicators": [
-        {"id": "a", "name": "甲", "unit": "件", "kind": "C", "section": "s", "triggers": "一；二"},
-        {"id": "b", "name_zh": "乙", "kind": "rate", "synonyms": ["三"], "description": "乙的定义"},
-    ]})
+    entries = normalise_catalog(
+        {
+            "indicators": [
+                {"id": "a", "name": "甲", "unit": "件", "kind": "C", "section": "s", "triggers": "一；二"},
+                {"id": "b", "name_zh": "乙", "kind": "rate", "synonyms": ["三"], "description": "乙的定义"},
+            ]
+        }
+    )
     assert entries[0]["kind"] == "count" and entries[0]["triggers"] == ["一", "二"]
-    assert (entries[1]["name"], entries[1]["definition"], entries[1]["triggers"]) == ("乙", "乙的定义", ["三"])
+    assert (entries[1]["name"], entries[1]["definition"], entries[1]["triggers"]) == (
+        "乙",
+        "乙的定义",
+        ["三"],
+    )
     with pytest.raises(ValueError):
         build_panel([], [{"id": "level", "name": "", "unit": "", "kind": "", "section": "", "triggers": []}])
 
 
 def test_write_and_load_panel(tmp_path: Path) -> None:
-    out = write_run(tmp_path / "run", [standard_doc("青石", 2022), standard_doc("青石", 2023, rate=99.0),
-                                       standard_doc("桂湖", 2023, fines=12.25)])
+    out = write_run(
+        tmp_path / "run",
+        [
+            standard_doc("青石", 2022),
+            standard_doc("青石", 2023, rate=99.0),
+            standard_doc("桂湖", 2023, fines=12.25),
+        ],
+    )
     counts = write_panel(out, CATALOG)
     assert counts == {"panel": 3, "panel_values": 9}
     panel = extractor.load_panel(out)
@@ -173,8 +222,10 @@ def test_write_and_load_panel(tmp_path: Path) -> None:
     con = duckdb.connect(str(out / "extractor.duckdb"), read_only=True)
     assert con.execute("select count(*) from panel").fetchone() == (3,)
     assert con.execute("select count(*) from panel_values where flag = 'ok'").fetchone() == (9,)
-    assert con.execute("select sum(value) from indicator_values where township = '桂湖街道' "
-                       "and indicator = 'fines_confiscations_amount'").fetchone() == (12.25,)
+    assert con.execute(
+        "select sum(value) from indicator_values where township = '桂湖街道' "
+        "and indicator = 'fines_confiscations_amount'"
+    ).fetchone() == (12.25,)
 
 
 def test_panel_uses_the_shipped_catalog() -> None:
