@@ -61,6 +61,12 @@ def _sniff_zip(data: bytes) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
     except (zipfile.BadZipFile, OSError, ValueError):
+        # A damaged or truncated package: the local file headers still name its parts.
+        head = data[: 1 << 20]
+        if b"word/" in head:
+            return "docx"
+        if b"xl/" in head:
+            return "xlsx"
         return "zip"
     if "word/document.xml" in names:
         return "docx"
