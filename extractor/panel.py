@@ -188,10 +188,13 @@ def panel_doc(record: dict[str, Any]) -> PanelDoc | None:
 
 
 def region_id(region: dict[str, str]) -> str:
-    """A region's stable id: its administrative code, else its names joined top-down by '/'."""
-    if region.get("admin_code"):
-        return region["admin_code"]
-    return "/".join(region.get(k) or "" for k in _REGION_PARTS).strip("/")
+    """A region's stable id: its names joined top-down by '/', else its administrative code.
+
+    Names come first because the code is often the county's even when the report is a township's
+    (invented or renamed townships have none of their own), and a county code would merge them.
+    """
+    names = "/".join(region.get(k) or "" for k in _REGION_PARTS).strip("/")
+    return names or region.get("admin_code") or ""
 
 
 def panel_key(doc: PanelDoc) -> tuple[tuple[str, ...], str]:

@@ -54,6 +54,15 @@ def test_one_row_per_region_year_with_every_catalog_indicator() -> None:
     assert _row(rows, "青石", 2022)["admin_penalty_cases"] == 120
 
 
+def test_townships_sharing_the_county_code_stay_apart() -> None:
+    docs = [standard_doc("青石", 2022), standard_doc("桂湖", 2022)]
+    for d in docs:
+        d.metadata["region"]["admin_code"] = "500153"  # the county's code, as lookups give it
+    rows, _ = _panel(docs)
+    assert [r["region_id"] for r in rows] == ["重庆市/重庆市/荣昌区/桂湖街道", "重庆市/重庆市/荣昌区/青石街道"]
+    assert all(r["admin_code"] == "500153" for r in rows)
+
+
 def test_actual_beats_target_and_targets_stay_out_by_default() -> None:
     rows, values = _panel([standard_doc("青石", 2022)])
     assert rows[0]["law_exam_pass_rate"] == 98.5
