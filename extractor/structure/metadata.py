@@ -214,9 +214,10 @@ def _read_header(lines: Sequence[Line], limit: int, z: Zones) -> None:
             z.doc_number = Spanned(found[0][2], s, s + len(found[0][2]), "header")
             consumed = max(consumed, k)
             break
-    # The addressee: a short colon line right after the title (or after the number under it).
+    # Under the title: a byline (organ, date, number), then the addressee, a short colon line.
     if title_at:
-        for k in range(title_at[1] + 1, min(title_at[1] + 4, len(lines), z.signature_start)):
+        byline: list[Spanned] = []
+        for k in range(title_at[1] + 1, min(title_at[1] + 5, len(lines), z.signature_start)):
             t = lines[k].text
             m = r.addressee.fullmatch(t)
             if m and not any(w in t for w in r.addressee_not):
@@ -225,8 +226,14 @@ def _read_header(lines: Sequence[Line], limit: int, z: Zones) -> None:
                 z.addressee = Spanned(value, s, s + len(value), "header")
                 consumed = max(consumed, k)
                 break
-            if not (date_line(t) or r.own_line.fullmatch(t)):
+            organs = organs_of(lines[k])
+            if organs:
+                byline.extend(Spanned(o.value, o.start, o.end, "header") for o in organs)
+            elif not (date_line(t) or r.own_line.fullmatch(t)):
                 break
+            consumed = max(consumed, k)
+        if not z.issuers and byline:
+            z.issuers = byline
     if consumed < 0:
         # No title: organ lines and a number at the very top are still header.
         for k in range(limit):
@@ -350,7 +357,11 @@ def read_metadata(
     put("signed_date", signed)
     published = iso_date(page_meta.get("published_date", ""))
     put("published_date", Spanned(published, None, None, "page") if published else None)
-    put("report_year", _report_year(zones.title, preamble, text, body_from, page_title, signed))
+    body_to = lines[zones.signature_start].start if zones.signature_start < len(lines) else len(text)
+    put(
+        "report_year",
+        _report_year(zones.title, preamble, text[body_from:body_to], body_from, page_title, signed),
+    )
 
     # 3. Region and level.
     region, region_prov = _region(issuers, zones, preamble, page_meta)
@@ -372,7 +383,7 @@ def read_metadata(
 def _report_year(
     title: Spanned | None,
     preamble: tuple[str, int],
-    text: str,
+    body: str,
     body_from: int,
     page_title: str,
     signed: Spanned | None,
@@ -386,11 +397,11 @@ def _report_year(
                 return Spanned(y, title.start + s, title.start + e, "title")
             return Spanned(y, None, None, title.source)
     signed_year = int(signed.value[:4]) if signed else None
-    lead = _YEAR_LEAD.search(preamble[0])
+    lead = _YEAR_LEAD.search(_YEAR_RANGE.sub(lambda m: " " * len(m.group()), preamble[0]))
     if lead and (signed_year is None or int(lead.group(1)) <= signed_year):
         return Spanned(int(lead.group(1)), preamble[1] + lead.start(1), preamble[1] + lead.end(1), "body")
     # The year the opening of the body speaks of most often (ranges like 2021—2025 excluded).
-    window = text[body_from : body_from + 1200]
+    window = body[:1200]
     masked = _YEAR_RANGE.sub(lambda m: " " * len(m.group()), window)
     years = [
         (int(m.group(1)), m.start(1))
@@ -423,7 +434,7 @@ def _region(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Resolve the region from issuers, title, signature, page publisher and preamble, in that trust order."""
     groups: list[tuple[str, list[tuple[str, int | None]]]] = [
-        ("header", [(i.value, i.start) for i in issuers]),
+        (issuers[0].source if issuers else "header", [(i.value, i.start) for i in issuers]),
         ("title", [(zones.title.value, zones.title.start)] if zones.title else []),
         ("signature", [(s.value, s.start) for s in zones.signers]),
         ("page", [(page_meta.get("publisher") or "", None), (page_meta.get("title") or "", None)]),
@@ -435,24 +446,21 @@ def _region(
         for snippet, offset in items
         if snippet
     ]
-    township = None
-    for _, items in groups[:3]:
+    township: tuple[str, int | None, int | None, str] | None = None
+    for group, items in groups[:3]:
         for snippet, offset in items:
             hit = regions.find_township(snippet)
             if hit:
-                township = (
-                    hit[2],
-                    None if offset is None else offset + hit[0],
-                    None if offset is None else offset + hit[1],
-                )
+                at = (None, None) if offset is None else (offset + hit[0], offset + hit[1])
+                township = (hit[2], at[0], at[1], group)
                 break
         if township:
             break
     region = regions.resolve(evidence, township[0] if township else None)
     span = region.get("span")
-    source = (
-        groups[region["trust"]][0] if region.get("trust") is not None else ("header" if township else None)
-    )
+    source = groups[region["trust"]][0] if region.get("trust") is not None else None
+    if source is None and township:
+        source = township[3]
     prov: dict[str, Any] = {
         "start": span[0] if span else (township[1] if township else None),
         "end": span[1] if span else (township[2] if township else None),

@@ -45,8 +45,12 @@ class Section:
 
 @functools.cache
 def taxonomy() -> dict[str, Section]:
-    """Load schemas/sections.yaml once (validated), keyed by id; duplicate ids are an error."""
-    data = load_schema_yaml("sections")
+    """Load schemas/sections.yaml once (validated against its JSON schema), keyed by id."""
+    return build_taxonomy(load_schema_yaml("sections"))
+
+
+def build_taxonomy(data: dict[str, Any]) -> dict[str, Section]:
+    """Turn the validated taxonomy data into sections; duplicate ids or no catch-all are errors."""
     out: dict[str, Section] = {}
     for entry in data["sections"]:
         if entry["id"] in out:
@@ -62,8 +66,8 @@ def taxonomy() -> dict[str, Section]:
             patterns=tuple(re.compile(p) for p in entry.get("patterns", ())),
             negative=tuple(entry.get("negative", ())),
         )
-    if not any(s.kind == "general" for s in out.values()):
-        raise RulesError("schemas/sections.yaml: no section of kind 'general' (the catch-all)")
+    if sum(1 for s in out.values() if s.kind == "general") != 1:
+        raise RulesError("schemas/sections.yaml: there must be exactly one section of kind 'general'")
     return out
 
 
