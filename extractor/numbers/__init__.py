@@ -1,10 +1,116 @@
-"""Numbers stage: every numeric fact in the text, with provenance."""
+"""Numbers stage: every numeric fact in the text, with provenance.
+
+Cascade per text:
+1. width-normalise a working copy (one char for one char, so spans stay valid on the input);
+2. scan with the compiled grammar (rules/numbers.yaml): number + unit, percentages, tenths,
+   fractions, ranges; rejections (dates, ordinals, titles, slogans, identifiers) happen here;
+3. add sentence context: change (delta) vs level, rates that share one value, target cues,
+   scope, the counted subject (jieba part-of-speech over a short window of the clause only);
+4. locate each mention in the heading tree (section path, section, part).
+"""
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Any
+
+# Keys of a mention record, in output order (tables.TABLES["mentions"] holds the same, plus doc_id/idx).
+MENTION_KEYS = (
+    "value",
+    "value_high",
+    "unit",
+    "unit_norm",
+    "multiplier",
+    "approx",
+    "kind",
+    "delta_value",
+    "delta_type",
+    "surface",
+    "start",
+    "end",
+    "sentence",
+    "section_path",
+    "section",
+    "part",
+    "is_target",
+    "subject",
+    "scope",
+    "rule",
+)
+
+
+@functools.cache
+def _wide_chars() -> re.Pattern[str]:
+    """The chars that width normalisation maps (full-width ASCII, odd spaces, odd line breaks)."""
+    from extractor.clean import _WIDTH_TABLE
+
+    return re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_WIDTH_TABLE)) + "]")
 
 
 def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return every numeric mention of a cleaned text, in reading order."""
-    return []
+    from extractor.clean import normalise_width
+    from extractor.numbers.context import TARGET_PARTS, TextContext
+    from extractor.numbers.grammar import Scanner, grammar
+    from extractor.structure import locate
+
+    if not text:
+        return []
+    g = grammar()
+    # Cleaned text is already half-width; raw text gets a one-char-for-one-char working copy.
+    work = normalise_width(text) if _wide_chars().search(text) else text
+    candidates = Scanner(g, work).scan()
+    if not candidates:
+        return []
+    ctx = TextContext(g, work)
+    heads = sorted(headings, key=lambda h: h.get("start", 0)) if headings else []
+    mentions: list[dict[str, Any]] = []
+    prev_end = -1
+    for cand in candidates:
+        cs, ce = ctx.clause(cand.core_start)
+        ss, se = ctx.sentence(cand.core_start)
+        # The subject of a number is looked for after the previous number of the same clause.
+        left_start = max(cs, prev_end)
+        prev_end = cand.end
+        place = locate(heads, cand.start) if heads else {"section_path": "", "section": None, "part": None}
+        record: dict[str, Any] = {
+            "value": cand.value,
+            "value_high": cand.value_high,
+            "unit": cand.unit,
+            "unit_norm": cand.unit_norm,
+            "multiplier": cand.multiplier,
+            "approx": cand.approx,
+            "kind": cand.kind,
+            "delta_value": None,
+            "delta_type": None,
+            "surface": text[cand.start:cand.end],
+            "start": cand.start,
+            "end": cand.end,
+            "sentence": text[ss:se].strip(),
+            "section_path": place.get("section_path") or "",
+            "section": place.get("section"),
+            "part": place.get("part"),
+            "is_target": bool(place.get("part") in TARGET_PARTS or place.get("section") in TARGET_PARTS
+                              or ctx.is_target_cue(cs, cand.start)),
+            "subject": None,
+            "scope": ctx.scope(ss, cand.start),
+            "rule": cand.rule,
+        }
+        change = ctx.delta(cand, cs)
+        if change is not None:
+            # A change is never a level: the value moves to the delta fields.
+            record["delta_type"], record["delta_value"] = change
+            record["value"], record["value_high"] = None, None
+            record["rule"] = f"delta_{change[0]}"
+            record["subject"] = ctx.subject(cand, left_start, ce)
+            mentions.append(record)
+            continue
+        shared = ctx.shared_rates(cand, left_start) if cand.kind == "rate" else []
+        if shared:
+            for name in shared:
+                mentions.append({**record, "subject": name, "rule": "shared_rate"})
+            continue
+        record["subject"] = ctx.subject(cand, left_start, ce)
+        mentions.append(record)
+    return mentions

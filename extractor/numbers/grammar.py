@@ -1,0 +1,450 @@
+"""The number grammar: rules/numbers.yaml compiled once into regexes, and the candidate scanner.
+
+Scanning is regex-first and cheap: a quantity needs a unit, so a handful of compiled patterns find
+every candidate in one pass each, and Python only validates the few that match.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from extractor.errors import RulesError
+from extractor.numbers.chinese import parse_chinese, parse_chinese_decimal
+from extractor.rules import load_rules
+
+_AR = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+
+
+def _alt(words: list[str] | tuple[str, ...]) -> str:
+    """Regex alternation of literal words, longest first (Python alternation is first-match)."""
+    return "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One measure word of the grammar."""
+
+    unit: str
+    norm: str
+    kind: str
+    arabic_only: bool
+    not_before: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """The compiled number grammar."""
+
+    version: int
+    digits: dict[str, int]
+    cn_units: dict[str, int]
+    cn_big: dict[str, int]
+    cn_chars: str
+    scales: dict[str, int]
+    units: dict[str, Unit]
+    money_units: frozenset[str]
+    # (text, not_after chars, only_before chars), longest first
+    qual_before: tuple[tuple[str, str, str], ...]
+    rx_qual_before: re.Pattern[str]
+    rx_runs: re.Pattern[str]
+    rx_count: re.Pattern[str]
+    rx_percent: re.Pattern[str]
+    rx_percent_cn: re.Pattern[str]
+    rx_tenth: re.Pattern[str]
+    rx_fraction: re.Pattern[str]
+    tenth_not_before: tuple[str, ...]
+    percent_signs: dict[str, str]
+    decimal_point: str
+    ordinal_before: tuple[str, ...]
+    rank_before: str
+    rank_word_chars: str
+    context_window: int
+    rx_context_before: re.Pattern[str] | None
+    rx_skip_lines: re.Pattern[str] | None
+    rx_skip_spans: re.Pattern[str] | None
+    rx_enclosures: tuple[re.Pattern[str], ...]
+    rx_set_phrases: re.Pattern[str] | None
+    bare_one: frozenset[str]
+    place_suffixes: str
+    delta_up: tuple[str, ...]
+    delta_down: tuple[str, ...]
+    delta_weak: frozenset[str]
+    rx_delta_verb: re.Pattern[str]
+    rx_delta_rate_word: re.Pattern[str]
+    rx_comparison: re.Pattern[str]
+    pp_units: frozenset[str]
+    level_markers: tuple[str, ...]
+    forms: frozenset[str]
+    raw: dict[str, Any] = field(repr=False, hash=False, compare=False, default_factory=dict)
+
+
+@functools.cache
+def grammar() -> Grammar:
+    """Load, check and compile rules/numbers.yaml (once per process)."""
+    data = load_rules("numbers")
+    num = data["numerals"]
+    digits, cn_units, cn_big = dict(num["digits"]), dict(num["units"]), dict(num["big"])
+    cn_chars = "".join(sorted(set(digits) | set(cn_units) | set(cn_big)))
+    cn = f"[{re.escape(cn_chars)}]+"
+    units: dict[str, Unit] = {}
+    for u in data["units"]:
+        if u["unit"] in units:
+            raise RulesError(f"numbers.yaml: unit {u['unit']!r} listed twice")
+        units[u["unit"]] = Unit(u["unit"], u["norm"], u["kind"], bool(u.get("arabic_only")),
+                                tuple(u.get("not_before", ())))
+    money_units = frozenset(k for k, u in units.items() if u.kind == "money")
+    scales = {k: int(v) for k, v in data["scales"].items()}
+    q = data["qualifiers"]
+    qual_before = tuple(sorted(((e["text"], e.get("not_after", ""), e.get("only_before", "")) for e in q["before"]),
+                               key=lambda e: (-len(e[0]), e[0])))
+    qn = _alt(q["after_number"])
+    qa = _alt(q["after_unit"])
+    sep = _alt(data["range_separators"])
+    scale = _alt(list(scales))
+    unit_alt = _alt(list(units))
+    # Numbers never start inside another number, a decimal or a word in Latin letters.
+    head = rf"(?<![\d.A-Za-z{re.escape(cn_chars)}])(?<!\d,)"
+    number = rf"(?:(?P<ar>{_AR})|(?P<cn>{cn}))"
+    number2 = rf"(?:(?P<ar2>{_AR})|(?P<cn2>{cn}))"
+    rx_count = re.compile(
+        rf"{head}{number}(?:\s?(?P<sep>{sep})\s?{number2})?"
+        rf"(?P<q1>{qn})?(?P<scale>{scale})?(?P<q2>{qn})? ?(?P<unit>{unit_alt})(?P<post>{qa})?"
+    )
+    pct = data["percent"]
+    signs = dict(pct["signs"])
+    sign_alt = _alt(list(signs))
+    rx_percent = re.compile(
+        rf"{head}(?P<ar>{_AR})(?:\s?(?:{sign_alt})?\s?(?P<sep>{sep})\s?(?P<ar2>{_AR}))?"
+        rf" ?(?P<sign>{sign_alt})(?P<post>{qa})?"
+    )
+    point = re.escape(pct["decimal_point"])
+    digit_class = f"[{re.escape(''.join(digits))}]"
+    rx_percent_cn = re.compile(
+        rf"{re.escape(pct['prefix'])}(?P<pcn>{cn}(?:{point}{digit_class}+)?)(?P<post>{qa})?"
+    )
+    rx_tenth = re.compile(rf"{head}{number}{re.escape(pct['tenth'])}(?P<post>{qa})?")
+    rx_fraction = re.compile(
+        rf"(?<![{re.escape(cn_chars)}])(?P<den>{cn}){re.escape(pct['fraction'])}(?P<num>{cn}(?:{point}{digit_class}+)?)"
+    )
+    rej = data["reject"]
+
+    def _compile_list(patterns: list[str], what: str) -> re.Pattern[str] | None:
+        if not patterns:
+            return None
+        try:
+            return re.compile("|".join(f"(?:{p})" for p in patterns), re.M)
+        except re.error as exc:
+            raise RulesError(f"numbers.yaml: bad regex in {what}: {exc}") from exc
+
+    enclosures = []
+    for opening, closing, max_len in rej["enclosures"]:
+        body = f"[^{re.escape(opening + closing)}\\n]" + ("*" if max_len == 0 else f"{{0,{int(max_len)}}}")
+        enclosures.append(re.escape(opening) + body + re.escape(closing))
+    phrases = [re.escape(p).replace(re.escape("{n}"), cn) for p in rej["set_phrases"]]
+    dl = data["deltas"]
+    verbs = [*dl["up"], *dl["down"]]
+    forms = frozenset(f["id"] for f in data["forms"])
+    return Grammar(
+        version=int(data["version"]),
+        digits=digits,
+        cn_units=cn_units,
+        cn_big=cn_big,
+        cn_chars=cn_chars,
+        scales=scales,
+        units=units,
+        money_units=money_units,
+        qual_before=qual_before,
+        rx_qual_before=re.compile(f"(?:{_alt([e[0] for e in qual_before])})$"),
+        rx_runs=re.compile(rf"[\d{re.escape(cn_chars)}]+"),
+        rx_count=rx_count,
+        rx_percent=rx_percent,
+        rx_percent_cn=rx_percent_cn,
+        rx_tenth=rx_tenth,
+        rx_fraction=rx_fraction,
+        tenth_not_before=tuple(pct["tenth_not_before"]),
+        percent_signs=signs,
+        decimal_point=pct["decimal_point"],
+        ordinal_before=tuple(rej["ordinal_before"]),
+        rank_before=rej["rank_before"],
+        rank_word_chars=rej["rank_word_chars"],
+        context_window=int(rej["context_window"]),
+        rx_context_before=re.compile(_alt(rej["context_before"])) if rej["context_before"] else None,
+        rx_skip_lines=_compile_list(rej["skip_lines"], "reject.skip_lines"),
+        rx_skip_spans=_compile_list(rej["skip_spans"], "reject.skip_spans"),
+        rx_enclosures=tuple(re.compile(e) for e in enclosures),
+        rx_set_phrases=_compile_list(phrases, "reject.set_phrases"),
+        bare_one=frozenset(rej["bare_one"]),
+        place_suffixes=rej["place_suffixes"],
+        delta_up=tuple(dl["up"]),
+        delta_down=tuple(dl["down"]),
+        delta_weak=frozenset(dl["weak"]),
+        rx_delta_verb=re.compile(rf"(?P<verb>{_alt(verbs)})(?P<lvl>{_alt(dl['level_markers'])})?了?$"),
+        rx_delta_rate_word=re.compile(rf"(?:{_alt(dl['rate_words'])})(?:为|达到?|是)?$"),
+        rx_comparison=_compile_list(dl["comparison"], "deltas.comparison") or re.compile(r"(?!)"),
+        pp_units=frozenset(dl["pp_units"]),
+        level_markers=tuple(dl["level_markers"]),
+        forms=forms,
+        raw=data,
+    )
+
+
+@dataclass
+class Candidate:
+    """A quantity found by the grammar, before sentence context is added."""
+
+    start: int
+    end: int
+    value: int | float | None
+    unit: str
+    unit_norm: str
+    kind: str
+    multiplier: int = 1
+    approx: str | None = None
+    value_high: int | float | None = None
+    rule: str = "count"
+    core_start: int = 0  # where the number itself starts (after a qualifier)
+
+
+def _num(x: Decimal) -> int | float:
+    """A Decimal as int when integral, else float."""
+    return int(x) if x == x.to_integral_value() else float(x)
+
+
+class _Blocked:
+    """Sorted, merged character intervals whose numbers are never quantities."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        spans.sort()
+        merged: list[tuple[int, int]] = []
+        for s, e in spans:
+            if merged and s <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+            else:
+                merged.append((s, e))
+        self.starts = [s for s, _ in merged]
+        self.spans = merged
+
+    def hits(self, start: int, end: int) -> bool:
+        """Tell whether [start, end) overlaps a blocked interval."""
+        i = bisect.bisect_right(self.starts, end - 1) - 1
+        return i >= 0 and self.spans[i][1] > start
+
+
+def blocked_spans(g: Grammar, text: str) -> _Blocked:
+    """Spans of `text` in which numbers are titles, identifiers or skipped lines (set phrases aside)."""
+    spans: list[tuple[int, int]] = []
+    if g.rx_skip_lines is not None:
+        for m in g.rx_skip_lines.finditer(text):
+            ls = text.rfind("\n", 0, m.start()) + 1
+            le = text.find("\n", m.end())
+            spans.append((ls, len(text) if le < 0 else le))
+    if g.rx_skip_spans is not None:
+        spans.extend(m.span() for m in g.rx_skip_spans.finditer(text))
+    # One pattern per enclosure: each opens with a literal char, which the regex engine skips to fast.
+    for rx in g.rx_enclosures:
+        spans.extend(m.span() for m in rx.finditer(text))
+    return _Blocked(spans)
+
+
+class Scanner:
+    """Validates grammar matches against the rejection rules and turns them into Candidates."""
+
+    def __init__(self, g: Grammar, text: str) -> None:
+        self.g = g
+        self.text = text
+        self.blocked = blocked_spans(g, text)
+
+    # -- shared checks -------------------------------------------------------------------------
+
+    def _qualifier(self, core: int) -> tuple[int, str | None]:
+        """Return (start, qualifier) for a number starting at `core`: 近15万份 starts at 近."""
+        text = self.text
+        if self.g.rx_qual_before.search(text, max(0, core - 4), core) is None:
+            return core, None
+        for word, not_after, only_before in self.g.qual_before:
+            ps = core - len(word)
+            if ps < 0 or not text.startswith(word, ps):
+                continue
+            if only_before and text[core] not in only_before:
+                continue
+            if ps > 0 and text[ps - 1] in not_after:
+                continue  # 签约3家, 最近3个月: part of another word
+            return ps, word
+        return core, None
+
+    def _rejected(self, core: int, start: int, end: int) -> bool:
+        """Blocked spans, set phrases, ordinals, ranks and identifiers around one candidate."""
+        g, text = self.g, self.text
+        if self.blocked.hits(core, end):
+            return True
+        if g.rx_set_phrases is not None:
+            for m in g.rx_set_phrases.finditer(text, max(0, core - 8), min(len(text), end + 8)):
+                if m.start() < end and m.end() > core:
+                    return True
+        left = text[max(0, start - 6):start].rstrip(" ")
+        if left.endswith(g.ordinal_before):
+            return True
+        if left.endswith(g.rank_before):
+            before = left[:-len(g.rank_before)]
+            if not before or before[-1] not in g.rank_word_chars:
+                return True
+        return g.rx_context_before is not None and bool(
+            g.rx_context_before.search(text, max(0, core - g.context_window), core))
+
+    def _chinese(self, s: str) -> tuple[Decimal, bool] | None:
+        n = parse_chinese(s, self.g.digits, self.g.cn_units, self.g.cn_big)
+        return None if n is None else (Decimal(n.value), n.bare_scale)
+
+    def _number(self, ar: str | None, cn: str | None) -> tuple[Decimal, bool] | None:
+        """Parse one number group; returns (value, bare_scale) or None."""
+        if ar is not None:
+            return Decimal(ar.replace(",", "")), False
+        if cn is not None:
+            return self._chinese(cn)
+        return None
+
+    # -- forms ---------------------------------------------------------------------------------
+
+    def count(self, m: re.Match[str]) -> Candidate | None:
+        """number (range) qualifier scale unit qualifier: 12次, 近15万份, 836.5万元, 3至5次."""
+        g, text = self.g, self.text
+        unit = g.units[m.group("unit")]
+        core = m.start()
+        cn = m.group("cn")
+        q1, q2, scale, post = m.group("q1"), m.group("q2"), m.group("scale"), m.group("post")
+        after = text[m.end("unit"):m.end("unit") + 4]
+        if unit.not_before and after.startswith(unit.not_before) and not post:
+            return None
+        if cn is not None:
+            if unit.arabic_only:
+                return None
+            if m.group("sep") is None and cn in g.bare_one and not (scale or q1 or q2):
+                return None
+            if unit.unit != "个" and after[:1] and after[0] in g.place_suffixes:
+                return None
+            if scale and cn[-1] in g.cn_big:  # 三十万万: never
+                return None
+        elif "来" in (q1, q2):
+            return None  # 十来个 is Chinese only
+        parsed = self._number(m.group("ar"), cn)
+        if parsed is None:
+            return None
+        value, bare = parsed
+        start, qual = self._qualifier(core)
+        if bare and not (qual or q1 or q2 or post):
+            return None  # 百名律师进千村, 进万家: a slogan, not a count
+        if self._rejected(core, start, m.end("unit")):
+            return None
+        high: Decimal | None = None
+        if m.group("sep") is not None:
+            parsed2 = self._number(m.group("ar2"), m.group("cn2"))
+            if parsed2 is None or parsed2[0] <= value:
+                return None
+            high = parsed2[0]
+        approx = qual or q1 or q2 or post
+        rule = "range" if high is not None else "count"
+        if unit.kind == "money":
+            # Money keeps its scale in the unit: 836.5万元 → 836.5 万元; 三十万元 → 30 万元.
+            prefix = scale or ""
+            if cn is not None and not scale and len(cn) > 1 and cn[-1] in g.cn_big:
+                head = self._chinese(cn[:-1])
+                if head is None:
+                    return None
+                value, prefix = head[0], cn[-1]
+            written = prefix + unit.unit
+            return Candidate(start, m.end(), _num(value), written, written, "money", 1, approx,
+                             None if high is None else _num(high), "range" if high is not None else "money", core)
+        mult = g.scales[scale] if scale else 1
+        return Candidate(start, m.end(), _num(value * mult), unit.unit, unit.norm, unit.kind, mult, approx,
+                         None if high is None else _num(high * mult), rule, core)
+
+    def percent(self, m: re.Match[str]) -> Candidate | None:
+        """Arabic percentages and per-mille: 5.08%, 3%-5%."""
+        core = m.start()
+        start, qual = self._qualifier(core)
+        if self._rejected(core, start, m.end("sign")):
+            return None
+        value = Decimal(m.group("ar").replace(",", ""))
+        high = None
+        if m.group("ar2") is not None:
+            high = Decimal(m.group("ar2").replace(",", ""))
+            if high <= value:
+                return None
+        sign = self.g.percent_signs[m.group("sign")]
+        return Candidate(start, m.end(), _num(value), m.group("sign"), sign, "rate", 1, qual or m.group("post"),
+                         None if high is None else _num(high), "range" if high is not None else "percent", core)
+
+    def percent_cn(self, m: re.Match[str]) -> Candidate | None:
+        """百分之九十五, 百分之百."""
+        g = self.g
+        core = m.start()
+        value = parse_chinese_decimal(m.group("pcn"), g.decimal_point, g.digits, g.cn_units, g.cn_big)
+        if value is None or value > 1000:
+            return None
+        start, qual = self._qualifier(core)
+        if self._rejected(core, start, m.end("pcn")):
+            return None
+        return Candidate(start, m.end(), _num(Decimal(str(value))), "%", "%", "rate", 1,
+                         qual or m.group("post"), None, "percent_chinese", core)
+
+    def tenth(self, m: re.Match[str]) -> Candidate | None:
+        """九成, 8成以上 (tenths as a percentage)."""
+        g, text = self.g, self.text
+        core = m.start()
+        if not m.group("post") and text.startswith(g.tenth_not_before, m.end()):
+            return None
+        cn = m.group("cn")
+        if cn is not None and cn in g.bare_one:
+            return None
+        parsed = self._number(m.group("ar"), cn)
+        if parsed is None or parsed[1] or parsed[0] <= 0 or parsed[0] > 10:
+            return None
+        start, qual = self._qualifier(core)
+        if self._rejected(core, start, m.end()):
+            return None
+        return Candidate(start, m.end(), _num(parsed[0] * 10), g.raw["percent"]["tenth"], "%", "rate", 1,
+                         qual or m.group("post"), None, "tenth", core)
+
+    def fraction(self, m: re.Match[str]) -> Candidate | None:
+        """三分之一 (as a percentage, rounded to two decimals)."""
+        g = self.g
+        den = self._chinese(m.group("den"))
+        num = parse_chinese_decimal(m.group("num"), g.decimal_point, g.digits, g.cn_units, g.cn_big)
+        if den is None or num is None or den[0] == 0 or den[1]:
+            return None
+        if self._rejected(m.start(), m.start(), m.end()):
+            return None
+        pct = (Decimal(str(num)) * 100 / den[0]).quantize(Decimal("0.01"))
+        return Candidate(m.start(), m.end(), _num(pct), g.raw["percent"]["fraction"], "%", "rate", 1, None, None,
+                         "fraction", m.start())
+
+    def scan(self) -> list[Candidate]:
+        """Every quantity candidate in the text, non-overlapping, in reading order.
+
+        Every form opens with a number, so the scanner walks the runs of digits and numeral chars
+        (one cheap regex) and tries the anchored forms at each run start, most specific first.
+        A number never starts inside a run (十四五个 holds no 五个), so run starts are enough.
+        """
+        g, text = self.g, self.text
+        forms = ((g.rx_percent_cn, self.percent_cn), (g.rx_fraction, self.fraction), (g.rx_percent, self.percent),
+                 (g.rx_tenth, self.tenth), (g.rx_count, self.count))
+        out: list[Candidate] = []
+        done = 0
+        for run in g.rx_runs.finditer(text):
+            pos = run.start()
+            if pos < done:
+                continue
+            for rx, make in forms:
+                m = rx.match(text, pos)
+                if m is not None:
+                    cand = make(m)
+                    if cand is not None:
+                        out.append(cand)
+                        done = cand.end
+                        break
+        return out
