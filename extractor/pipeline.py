@@ -84,7 +84,8 @@ def process_bytes(
             from extractor.load import load_bytes, sniff
 
             doc.format = sniff(data, name)
-            loaded = load_bytes(data, name, options.limits)
+            # The crawl manifest may carry the charset of the HTTP response (HTML pages).
+            loaded = load_bytes(data, name, options.limits, charset=info.get("charset") or None)
             # Page metadata from the crawl manifest fills what the file itself does not say.
             for key in ("title", "published_date", "source_url", "publisher", "doc_number", "index_no"):
                 if info.get(key) and not loaded.page_meta.get(key):
