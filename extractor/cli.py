@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-pages", type=int, default=None, help="stop after this many requests")
     p.add_argument("--delay", type=float, default=None, help="seconds between requests to one host")
     p.add_argument("--contact", default=None, help="contact shown in the User-Agent")
+    p.add_argument("--years", default=None, help="report years to keep, e.g. 2021 or 2019-2023 (from the titles)")
+    p.add_argument("--domain", action="append", default=None, help="also allow this host (repeatable)")
 
     p = sub.add_parser("export", help="write a run's tables as csv, parquet, xlsx, dta or duckdb")
     p.add_argument("out", help="a run's output folder")
