@@ -398,3 +398,46 @@ def test_pdf_named_file_that_is_a_docx_is_read_as_docx() -> None:
     assert zipfile.is_zipfile(io.BytesIO(buf.getvalue()))
     loaded = load_bytes(buf.getvalue(), "report.pdf")
     assert (loaded.format, loaded.text) == ("docx", "这是一份被误命名为PDF的Word文档。")
+
+
+@pytest.mark.parametrize(("user_password", "readable"), [("user", False), ("", True)])
+def test_encrypted_pdf(canvas_mod: types.ModuleType, user_password: str, readable: bool) -> None:
+    from reportlab.lib.pdfencrypt import StandardEncryption
+
+    buf = io.BytesIO()
+    enc = StandardEncryption(user_password, ownerPassword="owner", canCopy=0)
+    c = canvas_mod.Canvas(buf, encrypt=enc)
+    c.setFont(FONT, 12)
+    c.drawString(72, 700, "只设权限密码的文件照常读取，共计十二项。")
+    c.showPage()
+    c.save()
+    if readable:
+        assert load_bytes(buf.getvalue(), "perm.pdf").text == "只设权限密码的文件照常读取，共计十二项。"
+    else:
+        with pytest.raises(DocumentError) as err:
+            load_bytes(buf.getvalue(), "locked.pdf")
+        assert err.value.status == "corrupt" and "password" in err.value.message
+
+
+def test_some_pages_without_text_warn(canvas_mod: types.ModuleType, no_ocr: None) -> None:
+    buf = io.BytesIO()
+    c = canvas_mod.Canvas(buf)
+    c.setFont(FONT, 12)
+    c.drawString(72, 700, "第一页有文字层：全年办理案件12件。")
+    c.showPage()
+    c.rect(72, 72, 300, 500, fill=1)  # a "scanned" page: graphics only
+    c.showPage()
+    c.save()
+    loaded = load_bytes(buf.getvalue(), "mixed.pdf")
+    assert (loaded.text, loaded.pages) == ("第一页有文字层：全年办理案件12件。", 2)
+    assert loaded.warnings == ["1 of 2 page(s) have no readable text layer (scanned pages?)"]
+
+
+@pytest.mark.parametrize(
+    ("text", "garbled"),
+    [("\ue001\ue002\ue003 \ue004、\ue005", True), ("正文\ufffd\ufffd\ufffd\ufffd", True), ("全年办理案件12件\ue000", False)],
+)
+def test_unreadable_text_layer_check(text: str, garbled: bool) -> None:
+    from extractor.load.pdf import _is_garbled, _layout
+
+    assert _is_garbled(text, _layout()) is garbled
