@@ -59,17 +59,30 @@ class RunSummary:
 
 
 def expand_inputs(inputs: Iterable[str | Path], exclude: Path | None = None) -> list[InputItem]:
-    """Walk files and folders into a sorted, de-duplicated list of input items."""
+    """Walk files and folders into a sorted, de-duplicated list of input items.
+
+    A crawl folder (holding manifest.sqlite) or a manifest named directly expands through the
+    manifest: each stored report once, with the URL, title and date the site showed for it.
+    """
+    from extractor.collect.manifest import find_manifests, read_manifest
+
     items: dict[Path, InputItem] = {}
     excluded = exclude.resolve() if exclude else None
     for raw in inputs:
         path = Path(raw)
+        manifests = find_manifests(path)
+        for manifest in manifests:
+            for document, info in read_manifest(manifest):
+                items.setdefault(document, InputItem(document, info))
+        crawled = [manifest.parent for manifest in manifests]
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if not child.is_file() or _skipped(child, path, excluded):
                     continue
+                if any(folder in child.parents for folder in crawled):
+                    continue  # list pages and the like: the manifest says what is a document
                 items.setdefault(child, InputItem(child))
-        else:
+        elif not manifests:
             # A missing path still becomes a row (status error), so nothing the user named is lost.
             items.setdefault(path, InputItem(path))
     return [items[p] for p in sorted(items, key=lambda p: str(p))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from extractor.collect.store import MANIFEST_COLUMNS
 MANIFEST_NAMES = ("manifest.sqlite", "manifest.csv")
 # Keys the pipeline reads from source_info (see extractor.pipeline.process_bytes).
 _PASSED_ON = ("published_date", "publisher", "doc_number", "index_no")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.I)
 
 
 def manifest_file(path: str | Path) -> Path | None:
@@ -26,17 +28,35 @@ def manifest_file(path: str | Path) -> Path | None:
     return None
 
 
+def find_manifests(path: str | Path) -> list[Path]:
+    """The crawl manifests a run input names: the manifest itself, or those of every crawl folder below."""
+    path = Path(path)
+    if path.is_file():
+        return [path] if path.name in MANIFEST_NAMES else []
+    if not path.is_dir():
+        return []
+    folders = sorted({p.parent for name in MANIFEST_NAMES for p in path.rglob(name)})
+    return [m for m in (manifest_file(folder) for folder in folders) if m is not None]
+
+
 def _rows(manifest: Path) -> list[dict[str, Any]]:
     if manifest.suffix == ".csv":
         with manifest.open(encoding="utf-8", newline="") as fh:
             return [{k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(fh)]
-    con = sqlite3.connect(f"{manifest.resolve().as_uri()}?mode=ro", uri=True)
-    con.row_factory = sqlite3.Row
     try:
-        columns = ", ".join(MANIFEST_COLUMNS)
-        return [dict(r) for r in con.execute(f"SELECT {columns} FROM manifest ORDER BY id")]
-    finally:
-        con.close()
+        con = sqlite3.connect(f"{manifest.resolve().as_uri()}?mode=ro", uri=True)
+        con.row_factory = sqlite3.Row
+        try:
+            columns = ", ".join(MANIFEST_COLUMNS)
+            return [dict(r) for r in con.execute(f"SELECT {columns} FROM manifest ORDER BY id")]
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        # A damaged database: the CSV export beside it is the next best record.
+        csv_copy = manifest.with_name("manifest.csv")
+        if csv_copy.is_file():
+            return _rows(csv_copy)
+        raise ValueError(f"cannot read crawl manifest {manifest}: {exc}") from exc
 
 
 def _is_document(row: dict[str, Any]) -> bool:
@@ -80,5 +100,8 @@ def read_manifest(path: str | Path) -> list[tuple[Path, dict[str, Any]]]:
             info["parent_url"] = parent["url"]
             info["attachment_name"] = row.get("title")
         info["list_page"] = row.get("list_page")
+        charset = _CHARSET.search(row.get("content_type") or "")
+        if charset:
+            info["charset"] = charset.group(1)
         items[row["sha256"]] = (root / row["path"], {k: v for k, v in info.items() if v})
     return list(items.values())
