@@ -21,8 +21,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,ocr]'
 	@touch $@ $(VENV)/.installed-base
 
+# The run writes the tables and the panel; then the exports, the codebook and the review page.
 demo: $(VENV)/.installed-base
 	$(BIN)/extractor run corpora/ --out $(DEMO) --no-progress
+	$(BIN)/extractor export $(DEMO) --format csv --format xlsx --format dta --format parquet --format duckdb
+	$(BIN)/extractor codebook --out $(DEMO)/codebook
+	$(BIN)/extractor review $(DEMO)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check extractor tests bench
