@@ -249,7 +249,7 @@ def same_quantity(gold: dict[str, Any], mention: dict[str, Any]) -> bool:
     g = quantity(gold["value"], gold["unit"])
     if g is None:
         return False
-    for unit in {mention.get("unit"), mention.get("unit_norm")} - {None}:
+    for unit in ({mention.get("unit"), mention.get("unit_norm")} - {None}) or {""}:
         p = quantity(mention.get("value"), unit)
         if p is not None and p[1] == g[1] and math.isclose(p[0], g[0], rel_tol=VALUE_REL_TOL, abs_tol=1e-9):
             return True
