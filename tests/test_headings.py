@@ -199,6 +199,32 @@ def test_bold_leads_sit_below_the_numbered_heading_above() -> None:
     ]
 
 
+def test_standalone_bold_paragraphs_sit_above_run_in_bold_leads() -> None:
+    # A paragraph bold throughout is a heading of its own; a bold sentence opening a paragraph is
+    # a run-in heading one level below it (HTML pages without numbers).
+    body = (
+        "坚持党的领导,压实主体责任\n完善领导机制。全年召开会议5次。\n健全学法制度。全年学法11次。\n"
+        "聚焦营商环境,依法履行职能\n深化审批改革。进驻事项486项。\n存在的问题\n一是宣传不够。"
+    )
+    leads = [
+        "坚持党的领导，压实主体责任",
+        "完善领导机制。",
+        "健全学法制度。",
+        "聚焦营商环境，依法履行职能",
+        "深化审批改革。",
+        "存在的问题",
+    ]
+    found = body_headings(body, leads)
+    assert [(h["text"], h["level"], h["path"]) for h in found] == [
+        ("坚持党的领导,压实主体责任", 1, "*1"),
+        ("完善领导机制", 2, "*1/*1"),
+        ("健全学法制度", 2, "*1/*2"),
+        ("聚焦营商环境,依法履行职能", 1, "*2"),
+        ("深化审批改革", 2, "*2/*1"),
+        ("存在的问题", 1, "*3"),
+    ]
+
+
 def test_long_bold_runs_are_emphasis_not_headings() -> None:
     long = (
         "全年共组织开展各类法治宣传活动一百余场次覆盖群众数万人次取得了良好的社会效果和法律效果并受到上级肯定"

@@ -151,6 +151,24 @@ TITLES = [
             "region_path": ["湖北省", "黄石市", "下陆区"],
         },
     ),
+    (  # a PDF wrap that leaves only the end of the title on the next line
+        "宜昌市夷陵区人民政府关于2023年度法治政府建设情况\n的报告\n区委、区人大常委会：\n一、主要举措",
+        {
+            "title": "宜昌市夷陵区人民政府关于2023年度法治政府建设情况的报告",
+            "addressee": "区委、区人大常委会",
+            "region_path": ["湖北省", "宜昌市", "夷陵区"],
+        },
+    ),
+    (  # an HTML page keeps its title in <h1>: the text opens with the addressee
+        "区委、区政府:\n2022年,容川街道坚持依法行政。现将有关情况报告如下:\n坚持党的领导\n佛山市顺德区容川街道办事处\n"
+        "2023年2月28日",
+        {
+            "addressee": "区委、区政府",
+            "report_year": 2022,
+            "level": "subdistrict",
+            "region_path": ["广东省", "佛山市", "顺德区", "容川街道"],
+        },
+    ),
     (  # organ byline under the title
         "2022年法治政府建设情况报告\n仙桃市司法局\n市委、市政府:\n一、主要举措",
         {

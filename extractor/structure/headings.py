@@ -4,7 +4,7 @@ Rules live in extractor/rules/headings.yaml. A heading is found at line start on
 the first 。 (the rest of the line is body: a run-in heading) or to the end of the line. Levels are
 the marker types a document actually uses, in the standard order, renumbered from 1; unnumbered
 headings (bold paragraph leads in HTML, 【…】 sub-titles) sit one level below the numbered heading
-above them.
+above them, and a run-in one one level below a standalone one.
 """
 
 from __future__ import annotations
@@ -169,13 +169,17 @@ def _contextual(line: Line, leads: Sequence[str], r: _Rules) -> dict[str, Any] |
             shape = "run_in" if text[m.end() :].strip(r.strip) else "line"
             words = inner.rstrip(r.strip)
             offset = m.start(1) + (len(m.group(1)) - len(m.group(1).lstrip()))
-            return _record("bracket", "", words, line.start, line.start + offset + len(words), shape)
+            found = _record("bracket", "", words, line.start, line.start + offset + len(words), shape)
+            found["_inline"] = shape == "run_in"
+            return found
     for lead in leads:
         if not text.startswith(lead) or r.enumeration.match(lead):
             continue
         stop = _stripped_end(text, 0, min(_end_of_text(text, 0), len(lead)))
         if 2 <= stop <= r.bold_max_chars:
-            return _record("bold", "", text[:stop], line.start, line.start + stop, "bold")
+            found = _record("bold", "", text[:stop], line.start, line.start + stop, "bold")
+            found["_inline"] = bool(text[len(lead) :].strip())
+            return found
         return None
     return None
 
@@ -204,13 +208,17 @@ def _assign_levels(found: list[dict[str, Any]]) -> None:
     r = rules()
     used = sorted({r.ranks[h["marker_type"]] for h in found if h["marker_type"] not in CONTEXTUAL})
     level_of_rank = {rank: i + 1 for i, rank in enumerate(used)}
-    last_numbered = 0
+    # Unnumbered headings sit below the numbered heading above them; among them, a run-in lead
+    # ("完善领导机制。全年…") sits below a standalone one ("坚持党的领导,压实主体责任").
+    last_numbered, standalone_seen = 0, False
     for h in found:
         if h["marker_type"] in CONTEXTUAL:
-            h["level"] = last_numbered + 1
+            inline = h.pop("_inline", False)
+            h["level"] = last_numbered + (2 if inline and standalone_seen else 1)
+            standalone_seen = standalone_seen or not inline
         else:
             h["level"] = level_of_rank[r.ranks[h["marker_type"]]]
-            last_numbered = h["level"]
+            last_numbered, standalone_seen = h["level"], False
     counters: dict[int | None, int] = {}
     for idx, h in enumerate(found):
         parent = None

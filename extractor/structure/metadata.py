@@ -32,6 +32,7 @@ class _Rules:
     organ_max: int
     title: re.Pattern[str]
     title_cue: re.Pattern[str]
+    title_end: re.Pattern[str]
     title_max: int
     organ_split: re.Pattern[str]
     doc_number: re.Pattern[str]
@@ -58,6 +59,7 @@ def rules() -> _Rules:
         organ_max=int(d["organ"]["max_chars"]),
         title=re.compile(d["title"]["pattern"]),
         title_cue=re.compile(d["title"]["cue"]),
+        title_end=re.compile(d["title"]["end"]),
         title_max=int(d["title"]["max_chars"]),
         organ_split=re.compile(d["title"]["organ_split"]),
         doc_number=re.compile(d["doc_number"]["pattern"]),
@@ -184,6 +186,11 @@ def _read_header(lines: Sequence[Line], limit: int, z: Zones) -> None:
         t = lines[i].text
         if is_title(t):
             title_at = (i, i)
+            # "…法治政府建设情况" + "的报告": the end of a wrapped title on a short next line.
+            if i + 1 < limit and not r.title_end.search(t):
+                nxt = lines[i + 1].text
+                if len(nxt) <= 12 and r.title_end.search(nxt) and is_title(t + nxt):
+                    title_at = (i, i + 1)
             break
         # A title wrapped over two lines: neither half is a title, the two together are.
         if i + 1 < limit and not organs_of(lines[i]) and "。" not in t:
@@ -219,11 +226,8 @@ def _read_header(lines: Sequence[Line], limit: int, z: Zones) -> None:
         byline: list[Spanned] = []
         for k in range(title_at[1] + 1, min(title_at[1] + 5, len(lines), z.signature_start)):
             t = lines[k].text
-            m = r.addressee.fullmatch(t)
-            if m and not any(w in t for w in r.addressee_not):
-                value = m.group(1).strip()
-                s = lines[k].start + m.start(1) + (len(m.group(1)) - len(m.group(1).lstrip()))
-                z.addressee = Spanned(value, s, s + len(value), "header")
+            z.addressee = addressee_of(lines[k])
+            if z.addressee:
                 consumed = max(consumed, k)
                 break
             organs = organs_of(lines[k])
@@ -235,14 +239,28 @@ def _read_header(lines: Sequence[Line], limit: int, z: Zones) -> None:
         if not z.issuers and byline:
             z.issuers = byline
     if consumed < 0:
-        # No title: organ lines and a number at the very top are still header.
+        # No title (an HTML page keeps it in <h1>): organ lines at the very top are still header,
+        # and so is an addressee line right under them.
         for k in range(limit):
             organs = organs_of(lines[k])
             if not organs:
+                z.addressee = addressee_of(lines[k])
+                consumed = k if z.addressee else consumed
                 break
             z.issuers.extend(Spanned(o.value, o.start, o.end, "header") for o in organs)
             consumed = k
     z.body_start = consumed + 1
+
+
+def addressee_of(line: Line) -> Spanned | None:
+    """The addressee (主送机关) of a short colon line, or None for an opening formula or a body line."""
+    r = rules()
+    m = r.addressee.fullmatch(line.text)
+    if not m or any(w in line.text for w in r.addressee_not):
+        return None
+    value = m.group(1).strip()
+    s = line.start + m.start(1) + (len(m.group(1)) - len(m.group(1).lstrip()))
+    return Spanned(value, s, s + len(value), "header")
 
 
 def _title_issuers(title: Spanned) -> list[Spanned]:
