@@ -215,3 +215,18 @@ def test_html_without_body_text_is_empty_not_an_error() -> None:
     assert err.value.status == "empty"
     loaded = load_bytes(b"<html><head><title>t</title></head><body></body></html>", "x.html")
     assert loaded.text == ""
+
+
+def test_metadata_table_with_header_cells_without_colons() -> None:
+    page = """<html><body><table class="xxgk"><tr><th>索引号</th><td>11330100MB0000000A/2023-001</td>
+    <th>发布机构</th><td>某市司法局</td></tr><tr><th>成文日期</th><td>2023-03-01</td><th>发布日期</th><td>2023-03-02</td></tr>
+    </table><div class="article_content"><p>某市司法局2022年法治政府建设年度报告正文第一段，全年审查规范性文件43件。</p></div>
+    </body></html>"""
+    loaded = load_bytes(page.encode(), "m.html")
+    assert loaded.page_meta == {
+        "index_no": "11330100MB0000000A/2023-001",
+        "publisher": "某市司法局",
+        "written_date": "2023-03-01",
+        "published_date": "2023-03-02",
+    }
+    assert loaded.text == "某市司法局2022年法治政府建设年度报告正文第一段，全年审查规范性文件43件。"

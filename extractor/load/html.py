@@ -29,7 +29,7 @@ from extractor.model import Loaded
 from extractor.rules import load_rules
 
 if TYPE_CHECKING:
-    from lxml.html import HtmlElement
+    from lxml.etree import _Element as HtmlElement
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]{2,40})""", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
@@ -50,14 +50,30 @@ _PARAGRAPH_TAGS = frozenset({"p", "div", "li", "td", "th", "dd", "dt", "h1", "h2
 # Ancestors that hold a disclosure table; dropped from the body when they carry a label.
 _META_CONTAINERS = frozenset({"table", "ul", "dl", "ol"})
 _META_CONTAINER_MAX_CHARS = 1200
+# The line holding one label, dropped when its table is too long to be a metadata table.
+_META_ROWS = frozenset({"tr", "li", "p", "dd", "dt", "div"})
 _META_LABEL_MAX_CHARS = 300
 _META_VALUE_MAX_CHARS = 200
 _ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|ofd|xlsx?|zip|rar)(\?|#|$)", re.I)
 
 
 @dataclass(frozen=True)
+class _Selector:
+    tag: str | None
+    id: str | None
+    classes: frozenset[str]
+
+    def matches(self, el: HtmlElement) -> bool:
+        if self.tag and el.tag != self.tag:
+            return False
+        if self.id and el.get("id") != self.id:
+            return False
+        return not self.classes or self.classes <= set((el.get("class") or "").split())
+
+
+@dataclass(frozen=True)
 class _Rules:
-    body_xpaths: tuple[tuple[str, str], ...]
+    body_selectors: tuple[_Selector, ...]
     min_body_chars: int
     drop_tags: frozenset[str]
     chrome_tokens: frozenset[str]
@@ -66,6 +82,20 @@ class _Rules:
     label_keys: dict[str, str]
     meta_tags: dict[str, str]
     bold_lead_max: int
+
+
+def parse_selector(selector: str) -> _Selector:
+    """Parse one selector of the CSS subset (`tag`, `.class`, `#id`, `tag.class#id`)."""
+    m = _SELECTOR.match(selector)
+    if not m or not selector:
+        raise ValueError(f"unsupported selector {selector!r}")
+    parts = _SELECTOR_PART.findall(m.group("rest"))
+    ids = [name for kind, name in parts if kind == "#"]
+    return _Selector(
+        tag=(m.group("tag") or "").lower() or None,
+        id=ids[0] if ids else None,
+        classes=frozenset(name for kind, name in parts if kind == "."),
+    )
 
 
 def selector_to_xpath(selector: str) -> str:
@@ -92,7 +122,7 @@ def _rules() -> _Rules:
     alts = sorted(labels, key=len, reverse=True)
     pattern = "|".join(r"\s*".join(re.escape(ch) for ch in label) for label in alts)
     return _Rules(
-        body_xpaths=tuple((s, selector_to_xpath(s)) for s in data["body_selectors"]),
+        body_selectors=tuple(parse_selector(s) for s in data["body_selectors"]),
         min_body_chars=int(data["min_body_chars"]),
         drop_tags=frozenset(data["drop_tags"]),
         chrome_tokens=frozenset(t.lower() for t in data["chrome_tokens"]),
@@ -120,20 +150,20 @@ def load_html(data: bytes, charset: str | None = None) -> Loaded:
 def html_to_loaded(text: str, encoding: str | None = None, warnings: list[str] | None = None) -> Loaded:
     """Turn decoded HTML into a Loaded record (the pure part of the HTML loader)."""
     import lxml.etree
-    import lxml.html
 
     warnings = list(warnings or [])
     rules = _rules()
     text = _DOCTYPE_SUBSET.sub("", _XML_DECL.sub("", text, count=1), count=1)
     # 2. Parse. no_network: never fetch a DTD or an entity; huge_tree off keeps libxml2's
     # depth and size limits, past which the page is read as flat text below.
-    parser = lxml.html.HTMLParser(no_network=True, huge_tree=False, remove_comments=True, remove_pis=True)
+    # Plain lxml.etree elements: lxml.html's per-element class lookup triples the walk time.
+    parser = lxml.etree.HTMLParser(no_network=True, huge_tree=False, remove_comments=True, remove_pis=True)
     try:
-        root = lxml.html.document_fromstring(text, parser=parser)
-    except lxml.etree.ParserError:
-        return Loaded(format="html", text="", encoding=encoding, text_source="html", warnings=warnings)
+        root = lxml.etree.fromstring(text, parser=parser) if text.strip() else None
     except (ValueError, lxml.etree.LxmlError) as exc:
         raise DocumentError("E005", fmt="html", detail=str(exc)[:200]) from None
+    if root is None:
+        return Loaded(format="html", text="", encoding=encoding, text_source="html", warnings=warnings)
     if any("depth" in e.message.lower() for e in parser.error_log if e.level_name == "FATAL"):
         warnings.append("HTML nested too deeply for a tree; read as flat text without chrome removal")
         return Loaded(
@@ -143,10 +173,12 @@ def html_to_loaded(text: str, encoding: str | None = None, warnings: list[str] |
     page_meta, label_elements = _read_meta_table(root, rules)
     for key, value in _read_meta_tags(root, rules).items():
         page_meta.setdefault(key, value)
-    # 4. Elements that never hold reading text.
-    for el in [e for e in root.iter() if isinstance(e.tag, str) and e.tag.lower() in rules.drop_tags]:
+    # 4. Elements that never hold reading text; the metadata table is in page_meta now (and its
+    # dense cells must not win the densest-block vote).
+    for el in list(root.iter(*rules.drop_tags)):
         if el.getparent() is not None:
-            el.drop_tree()
+            drop_tree(el)
+    _drop_meta_containers(root, label_elements)
     # 5. The article body.
     body = _select_body(root, rules)
     if body is None:
@@ -154,8 +186,6 @@ def html_to_loaded(text: str, encoding: str | None = None, warnings: list[str] |
         body = _densest_block(root, rules)
     else:
         _drop_chrome(body, rules, keep=body)
-    # 6. The metadata table is in page_meta; keep it out of the reading text.
-    _drop_meta_containers(body, [e for e in label_elements if _is_inside(e, body)])
     loaded_text = render_text(body, rules.block_tags)
     if not loaded_text:
         links = [a.get("href", "") for a in body.iter("a") if _ATTACHMENT.search(a.get("href", ""))]
@@ -175,7 +205,27 @@ def html_to_loaded(text: str, encoding: str | None = None, warnings: list[str] |
 
 
 def _tag(el: HtmlElement) -> str:
-    return el.tag.lower() if isinstance(el.tag, str) else ""
+    # libxml2's HTML parser lower-cases tag names; comments and PIs have a function as tag.
+    return el.tag if isinstance(el.tag, str) else ""
+
+
+def text_content(el: HtmlElement) -> str:
+    """All text inside an element (not its tail)."""
+    return "".join(el.itertext())
+
+
+def drop_tree(el: HtmlElement) -> None:
+    """Remove an element and everything inside it, keeping the text that follows it."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
 
 
 def _collapse(s: str) -> str:
@@ -184,7 +234,7 @@ def _collapse(s: str) -> str:
 
 
 def _text_len(el: HtmlElement) -> int:
-    return len(_SPACES.sub("", el.text_content()))
+    return len(_SPACES.sub("", text_content(el)))
 
 
 def _is_inside(el: HtmlElement, container: HtmlElement) -> bool:
@@ -202,9 +252,20 @@ def _read_meta_table(root: HtmlElement, rules: _Rules) -> tuple[dict[str, str], 
     found: list[HtmlElement] = []
     for el in root.iter():
         own = el.text if isinstance(el.tag, str) else None
-        if not own or not rules.label_pattern.search(own):
+        if not own:
             continue
-        full = el.text_content()
+        # A table header cell holding only the label: <th>索引号</th><td>…</td>.
+        bare = rules.label_keys.get(_SPACES.sub("", own))
+        if bare and len(el) == 0:
+            value = _value_after(el, rules)
+            if value:
+                found.append(el)
+                meta.setdefault(bare, value[:_META_VALUE_MAX_CHARS])
+            continue
+        # Every other label is followed by a colon; most elements have none.
+        if ("：" not in own and ":" not in own) or not rules.label_pattern.search(own):
+            continue
+        full = text_content(el)
         if len(full) > _META_LABEL_MAX_CHARS:
             continue
         matches = list(rules.label_pattern.finditer(full))
@@ -232,7 +293,7 @@ def _value_after(el: HtmlElement, rules: _Rules) -> str:
         sib = sib.getnext()
     if sib is None:
         return ""
-    value = _collapse(sib.text_content()).strip()
+    value = _collapse(text_content(sib)).strip()
     if rules.label_pattern.match(value) or len(value) > _META_VALUE_MAX_CHARS:
         return ""
     return value
@@ -249,12 +310,33 @@ def _read_meta_tags(root: HtmlElement, rules: _Rules) -> dict[str, str]:
 
 
 def _select_body(root: HtmlElement, rules: _Rules) -> HtmlElement | None:
-    """The first CMS selector whose largest match holds enough text."""
-    for _, xpath in rules.body_xpaths:
-        matches = root.xpath(xpath)
-        if not matches:
+    """The first CMS selector whose largest match holds enough text (one pass over the tree)."""
+    by_id: dict[str, list[int]] = {}
+    by_class: dict[str, list[int]] = {}
+    by_tag: dict[str, list[int]] = {}
+    for i, sel in enumerate(rules.body_selectors):
+        if sel.id:
+            by_id.setdefault(sel.id, []).append(i)
+        elif sel.classes:
+            by_class.setdefault(min(sel.classes), []).append(i)
+        elif sel.tag:
+            by_tag.setdefault(sel.tag, []).append(i)
+    found: dict[int, list[HtmlElement]] = {}
+    for el in root.iter():
+        if not isinstance(el.tag, str):
             continue
-        best = max(matches, key=_text_len)
+        candidates = list(by_tag.get(el.tag, ()))
+        ident, cls = el.get("id"), el.get("class")
+        if ident:
+            candidates += by_id.get(ident, ())
+        if cls:
+            for token in cls.split():
+                candidates += by_class.get(token, ())
+        for i in candidates:
+            if rules.body_selectors[i].matches(el):
+                found.setdefault(i, []).append(el)
+    for i in sorted(found):
+        best = max(found[i], key=_text_len)
         if _text_len(best) >= rules.min_body_chars:
             return best
     return None
@@ -282,7 +364,7 @@ def _drop_chrome(scope: HtmlElement, rules: _Rules, keep: HtmlElement | None) ->
     for el in doomed:
         # An ancestor may already have taken it away.
         if el.getparent() is not None and _is_inside(el, scope):
-            el.drop_tree()
+            drop_tree(el)
 
 
 def _densest_block(root: HtmlElement, rules: _Rules) -> HtmlElement:
@@ -295,7 +377,7 @@ def _densest_block(root: HtmlElement, rules: _Rules) -> HtmlElement:
     for event, el in lxml.etree.iterwalk(root, events=("start", "end")):
         if not isinstance(el.tag, str):
             continue
-        tag = el.tag.lower()
+        tag = el.tag
         if event == "start":
             if tag == "a":
                 link_depth += 1
@@ -334,26 +416,33 @@ def _block_parent(el: HtmlElement, block_tags: frozenset[str]) -> HtmlElement | 
     return node
 
 
-def _drop_meta_containers(body: HtmlElement, labels: list[HtmlElement]) -> None:
-    """Remove the table/list holding the disclosure labels from the body."""
+def _drop_meta_containers(root: HtmlElement, labels: list[HtmlElement]) -> None:
+    """Remove the table or list holding the disclosure labels; else just the label's row or line."""
     for el in labels:
-        if el.getparent() is None or not _is_inside(el, body):
-            continue
+        if not _is_inside(el, root):
+            continue  # went with an earlier label's table
+        table = row = None
         node = el
-        target = None
-        while node is not None and node is not body:
-            if _tag(node) in _META_CONTAINERS:
-                target = node
+        while node is not None and node is not root:
+            tag = _tag(node)
+            if row is None and tag in _META_ROWS:
+                row = node
+            if tag in _META_CONTAINERS:
+                table = node
                 break
             node = node.getparent()
-        if target is None:
-            # A label on its own line (<p>发布机构：…</p>): drop that paragraph.
-            node = el
-            while node.getparent() is not None and node.getparent() is not body and _tag(node) not in _PARAGRAPH_TAGS:
-                node = node.getparent()
-            target = node
-        if target is not body and len(target.text_content()) <= _META_CONTAINER_MAX_CHARS:
-            target.drop_tree()
+        for target in (table, row):
+            # A layout table wrapping the whole page is far longer than a metadata table.
+            if target is not None and len(text_content(target)) <= _META_CONTAINER_MAX_CHARS:
+                drop_tree(target)
+                break
+
+
+# Markers for the line breaks and cell breaks of the rendered text; whitespace collapsing runs once
+# over the joined string and leaves them alone (\s does not match them). Real NULs and SOHs are
+# dropped first: they are never text.
+_LINE, _CELL = "\x00", "\x01"
+_MARKERS = str.maketrans("", "", _LINE + _CELL)
 
 
 def render_text(body: HtmlElement, block_tags: frozenset[str]) -> str:
@@ -363,27 +452,33 @@ def render_text(body: HtmlElement, block_tags: frozenset[str]) -> str:
     parts: list[str] = []
     pre = 0
     for event, el in lxml.etree.iterwalk(body, events=("start", "end")):
-        if not isinstance(el.tag, str):
+        tag = el.tag
+        if not isinstance(tag, str):
             continue
-        tag = el.tag.lower()
         if event == "start":
             if tag in block_tags or tag == "br":
-                parts.append("\n")
-            elif tag in ("td", "th"):
-                parts.append("\t")
+                parts.append(_LINE)
+            elif tag == "td" or tag == "th":
+                parts.append(_CELL)
             if tag == "pre":
                 pre += 1
             if el.text:
-                parts.append(el.text if pre else _collapse(el.text))
+                parts.append(_pre(el.text) if pre else el.text.translate(_MARKERS))
         else:
             if tag == "pre":
                 pre -= 1
             if tag in block_tags:
-                parts.append("\n")
+                parts.append(_LINE)
             if el.tail and el is not body:
-                parts.append(el.tail if pre else _collapse(el.tail))
-    lines = (line.strip() for line in "".join(parts).split("\n"))
+                parts.append(_pre(el.tail) if pre else el.tail.translate(_MARKERS))
+    joined = _collapse("".join(parts)).replace(_CELL, "\t")
+    lines = (line.strip() for line in joined.split(_LINE))
     return "\n".join(line for line in lines if line)
+
+
+def _pre(text: str) -> str:
+    """Preformatted text keeps its line breaks."""
+    return text.translate(_MARKERS).replace("\r\n", "\n").replace("\n", _LINE)
 
 
 def _is_bold(el: HtmlElement) -> bool:
@@ -397,8 +492,9 @@ def _elements(el: HtmlElement) -> Iterator[HtmlElement]:
 def _bold_leads(body: HtmlElement, rules: _Rules) -> list[str]:
     """Texts of bold runs that open a paragraph (<p><strong>…</strong>…, <p style=bold>, <h3>)."""
     leads: list[str] = []
-    for el in body.iter():
-        if _tag(el) not in _PARAGRAPH_TAGS or _has_block_child(el, rules.block_tags):
+    containers = _block_containers(body, rules.block_tags)
+    for el in body.iter(*_PARAGRAPH_TAGS):
+        if el in containers:
             continue
         lead = _bold_lead(el)
         if lead and len(lead) <= rules.bold_lead_max and any(ch.isalnum() for ch in lead):
@@ -406,13 +502,23 @@ def _bold_leads(body: HtmlElement, rules: _Rules) -> list[str]:
     return leads
 
 
-def _has_block_child(el: HtmlElement, block_tags: frozenset[str]) -> bool:
-    return any(_tag(d) in block_tags for d in el.iterdescendants())
+def _block_containers(body: HtmlElement, block_tags: frozenset[str]) -> set[HtmlElement]:
+    """Elements that hold a block element somewhere inside (so are not a single paragraph)."""
+    marked: set[HtmlElement] = set()
+    for el in body.iter(*block_tags):
+        node = el.getparent()
+        # Stop at the first marked ancestor: everything above it is marked already.
+        while node is not None and node not in marked:
+            marked.add(node)
+            if node is body:
+                break
+            node = node.getparent()
+    return marked
 
 
 def _bold_lead(par: HtmlElement) -> str | None:
     if _is_bold(par):
-        return _collapse(par.text_content()).strip() or None
+        return _collapse(text_content(par)).strip() or None
     node = par
     while True:
         if (node.text or "").strip():
@@ -421,14 +527,14 @@ def _bold_lead(par: HtmlElement) -> str | None:
         if first is None:
             return None
         if _is_bold(first):
-            run = [first.text_content()]
+            run = [text_content(first)]
             # Word exports split one bold run into several <b>/<span style=bold> siblings.
             cur = first
             while not (cur.tail or "").strip():
                 nxt = cur.getnext()
                 if nxt is None or not isinstance(nxt.tag, str) or not _is_bold(nxt):
                     break
-                run.append(nxt.text_content())
+                run.append(text_content(nxt))
                 cur = nxt
             return _collapse("".join(run)).strip() or None
         if _tag(first) not in _INLINE_WRAPPERS:
