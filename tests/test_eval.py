@@ -441,6 +441,21 @@ def test_eval_command_reports_bad_input(tmp_path: Path, capsys: pytest.CaptureFi
     assert "not found" in capsys.readouterr().err
 
 
+def test_root_option_places_documents(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = "zhejiang-huzhou-anji-qinghe-2023"
+    gold = json.loads((GOLDEN / f"{name}.gold.json").read_text(encoding="utf-8"))
+    gold["file"] = f"docs/{name}.txt"
+    (tmp_path / "gold").mkdir()
+    (tmp_path / "gold" / f"{name}.gold.json").write_text(json.dumps(gold, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "data" / "docs").mkdir(parents=True)
+    (tmp_path / "data" / "docs" / f"{name}.txt").write_bytes((GOLDEN / f"{name}.txt").read_bytes())
+    assert main(["eval", str(tmp_path / "gold"), "--root", str(tmp_path / "data"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["documents"][0]["source"] == str(tmp_path / "data" / "docs" / f"{name}.txt")
+    # Without --root the path is looked up under the repository and the gold folder's parents only.
+    assert main(["eval", str(tmp_path / "gold")]) == 2
+
+
 def test_evaluate_and_candidate_round_trip() -> None:
     # A candidate gold made from the pipeline's output scores that same output perfectly.
     path = GOLDEN / "sichuan-chengdu-xindu-2022.gold.json"
