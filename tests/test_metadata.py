@@ -216,6 +216,23 @@ def test_no_title_no_signature_uses_page_metadata() -> None:
     assert m["level"] == "township" and m["region_path"] == ["浙江省", "湖州市", "安吉县", "青禾镇"]
 
 
+def test_traditional_characters_are_matched_folded_and_reported_as_written() -> None:
+    raw = (
+        "蘇州市吳江區市場監督管理局2023年法治政府建設工作報告\n區委、區政府：\n現將有關情況報告如下：\n"
+        "一、主要舉措和成效\n（一）強化法治引領。全年學習6次。\n二、存在的不足\n特此報告。\n"
+        "蘇州市吳江區市場監督管理局\n2024年1月30日\n（聯繫人：張某，聯繫電話：0512-00000000）"
+    )
+    st = structure_of(raw)
+    m = st.metadata
+    assert m["title"] == "蘇州市吳江區市場監督管理局2023年法治政府建設工作報告"
+    assert m["issuers"] == ["蘇州市吳江區市場監督管理局"] and m["addressee"] == "區委、區政府"
+    assert m["region_path"] == ["江苏省", "苏州市", "吴江区"] and m["level"] == "department"
+    assert [h["text"] for h in st.headings] == ["主要舉措和成效", "強化法治引領", "存在的不足"]
+    assert [h["section"] for h in st.headings] == ["measures_general", "measures_general", "problems"]
+    assert st.contact["person"] == "張某"
+    assert_spans(st, clean(raw).text)
+
+
 # --- report year: reported, never posted ---------------------------------------------------------------------
 YEARS = [
     # (report, page_meta, expected year, expected source) — domain note 0.1 (posting year is not the year)

@@ -6,13 +6,36 @@ import gzip
 
 import pytest
 
-from extractor.structure import make_regions, regions
+from extractor.structure import fold, make_regions, regions
 from extractor.structure.regions import find_names, find_township, resolve
 
 
 def test_bundled_table_regenerates_identically() -> None:
     committed = gzip.decompress(make_regions.OUTPUT.read_bytes()).decode("utf-8")
     assert gzip.decompress(make_regions.build()).decode("utf-8") == committed
+
+
+def test_bundled_fold_table_regenerates_identically() -> None:
+    committed = gzip.decompress(fold.TABLE.read_bytes()).decode("utf-8")
+    assert gzip.decompress(fold.build()).decode("utf-8") == committed
+
+
+FOLD = [
+    # (traditional, simplified) — one char for one char, so spans survive
+    ("蘇州市吳江區市場監督管理局", "苏州市吴江区市场监督管理局"),
+    ("關於2023年法治政府建設情況的報告", "关于2023年法治政府建设情况的报告"),
+    ("乾縣", "乾县"),  # a char that may stand for itself stays: place names keep it
+    ("重庆市荣昌区", "重庆市荣昌区"),  # simplified text is left alone
+]
+
+
+@pytest.mark.parametrize(("traditional", "simplified"), FOLD)
+def test_fold(traditional: str, simplified: str) -> None:
+    assert fold.fold(traditional) == simplified
+    assert (
+        resolve([(fold.fold(traditional), 0, 0)])["region_path"]
+        == resolve([(simplified, 0, 0)])["region_path"]
+    )
 
 
 def test_table_levels_and_vintage() -> None:
