@@ -54,6 +54,9 @@ MARKERS = [
     ("１．全角序号未经清洗", ("arabic_dot", "１．")),
     ("⑴依法受理复议申请", ("arabic_paren", "⑴")),
     ("1)开展案卷评查", ("arabic_half_paren", "1)")),
+    # bugs caught: spaces left inside brackets by PDF text extraction
+    ("( 一 )加强组织领导", ("cn_paren", "( 一 )")),
+    ("( 1 )健全学法机制", ("arabic_paren", "( 1 )")),
     ("1.2023年以来,全区共办理案件", ("arabic_dot", "1.")),
     ("一、2023年推进法治政府建设的主要举措和成效", ("cn_dun", "一、")),
     ("1.“八五”普法规划中期评估", ("arabic_dot", "1.")),
@@ -166,8 +169,9 @@ LEVELS = [
         "第一部分 工作成效\n一、甲\n第二部分 下步打算\n一、乙",
         [("第一部分", 1, None), ("第一部分/一", 2, 0), ("第二部分", 1, None), ("第二部分/一", 2, 2)],
     ),
-    # superfluous 顿号 and full stops are left out of the path
+    # superfluous 顿号, full stops and spaces are left out of the path
     ("一．甲\n(一)、乙\n1、丙", [("一", 1, None), ("一/(一)", 2, 0), ("一/(一)/1", 3, 1)]),
+    ("一、甲\n( 一 )乙", [("一", 1, None), ("一/(一)", 2, 0)]),
 ]
 
 

@@ -169,6 +169,16 @@ TITLES = [
             "region_path": ["广东省", "佛山市", "顺德区", "容川街道"],
         },
     ),
+    (  # a title without the subject words, at the top under the issuer; a 抄送 note after the date
+        "某某经济技术开发区管委会\n关于2023年度工作情况的报告\n一、主要工作\n特此报告。\n某某经济技术开发区管委会\n"
+        "2024年1月5日\n抄送：市依法治市办",
+        {
+            "title": "关于2023年度工作情况的报告",
+            "issuers": ["某某经济技术开发区管委会"],
+            "signed_date": "2024-01-05",
+            "level": "department",
+        },
+    ),
     (  # organ byline under the title
         "2022年法治政府建设情况报告\n仙桃市司法局\n市委、市政府:\n一、主要举措",
         {

@@ -231,5 +231,5 @@ def _assign_levels(found: list[dict[str, Any]]) -> None:
             counters[parent] = counters.get(parent, 0) + 1
             part = f"*{counters[parent]}"
         else:
-            part = h["marker"].rstrip(r.path_strip[h["marker_type"]]).strip() or h["marker"]
+            part = h["marker"].rstrip(r.path_strip[h["marker_type"]]).replace(" ", "") or h["marker"]
         h["path"] = f"{found[parent]['path']}/{part}" if parent is not None else part

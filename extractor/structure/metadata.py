@@ -198,6 +198,16 @@ def _read_header(lines: Sequence[Line], limit: int, z: Zones) -> None:
             if not is_title(nxt) and is_title(t + nxt) and len(nxt) <= 30:
                 title_at = (i, i + 1)
                 break
+    if title_at is None:
+        # A report title without the subject words (…年度工作报告): only at the very top, under
+        # nothing but organ or number lines.
+        for i in range(min(limit, 4)):
+            t = lines[i].text
+            if r.title_end.search(t) and "。" not in t and len(t) <= r.title_max and not organs_of(lines[i]):
+                title_at = (i, i)
+                break
+            if not (organs_of(lines[i]) or r.own_line.fullmatch(t)):
+                break
     consumed = -1
     if title_at:
         a, b = title_at
