@@ -225,3 +225,7 @@ def test_seed_sections(seed_text: str) -> None:
     assert locate(found, text.index("专题学习12次"))["section"] == "study_xi_rule_of_law_thought"
     assert locate(found, text.index("按照荣委法办"))["section"] == "preamble"
     assert locate(found, text.index("157条"))["section_path"] == "二/(二)/5"
+
+
+def test_locate_without_headings_is_measures_not_preamble() -> None:
+    assert locate([], 10) == {"section_path": "", "section": "measures_general", "part": "measures"}

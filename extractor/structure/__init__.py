@@ -96,8 +96,11 @@ def locate(headings: list[dict[str, Any]], pos: int) -> dict[str, Any]:
     """Return the section path, section and part of the text at offset `pos`.
 
     The innermost heading that starts at or before `pos` owns it; text before the first heading
-    belongs to the preamble zone.
+    belongs to the preamble zone. A report without any heading is one undivided account of its
+    measures, not a preamble.
     """
+    if not headings:
+        return {"section_path": "", "section": "measures_general", "part": "measures"}
     starts = [h["start"] for h in headings]
     i = bisect.bisect_right(starts, pos) - 1
     if i < 0:
