@@ -230,3 +230,22 @@ def test_metadata_table_with_header_cells_without_colons() -> None:
         "published_date": "2023-03-02",
     }
     assert loaded.text == "某市司法局2022年法治政府建设年度报告正文第一段，全年审查规范性文件43件。"
+
+
+def test_shipped_rules_validate_and_bad_selectors_are_refused() -> None:
+    import json
+
+    import jsonschema
+
+    from extractor.load.html import parse_selector
+    from extractor.rules import RULES_DIR, load_rules
+
+    data = load_rules("html_chrome")
+    assert [parse_selector(s) for s in data["body_selectors"]]
+    schema = json.loads((RULES_DIR / "html_chrome.schema.json").read_text(encoding="utf-8"))
+    broken = dict(data, body_selectors=["div.content p"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+    unknown_key = dict(data, meta_labels={"索引号": "index_number"})
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(unknown_key, schema)

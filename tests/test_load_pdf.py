@@ -441,3 +441,21 @@ def test_unreadable_text_layer_check(text: str, garbled: bool) -> None:
     from extractor.load.pdf import _is_garbled, _layout
 
     assert _is_garbled(text, _layout()) is garbled
+
+
+def test_alternating_headers_and_bare_page_numbers_are_dropped() -> None:
+    topics = ["规范性文件备案审查", "重大行政决策程序", "行政执法三项制度", "行政复议体制改革", "矛盾纠纷多元化解"]
+    pages = []
+    for n, topic in enumerate(topics, start=1):
+        header = "某区人民政府" if n % 2 else "某区2022年法治政府建设年度报告"
+        pages.append(_page([
+            (header, 220, 375, 40),
+            (f"{topic}工作扎实推进，全年完成", 96, 523, 120),
+            ("12", 300, 312, 140),  # a bare number inside the text block stays
+            (f"{topic}相关任务，办结事项共{n * 7}件。", 72, 300, 160),
+            (str(n), 295, 301, 800),
+        ]))
+    lines = rebuild_text(pages).splitlines()
+    assert lines[:3] == ["规范性文件备案审查工作扎实推进，全年完成", "12", "规范性文件备案审查相关任务，办结事项共7件。"]
+    assert len(lines) == 15
+    assert not any("某区" in ln for ln in lines)

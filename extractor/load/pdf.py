@@ -45,6 +45,8 @@ _GARBLED = re.compile("[\ue000-\uf8ff\ufffd\x00-\x08\x0b\x0e-\x1f]")
 # A line whose characters come in identical pairs ("一一、、总总") is a fake-bold heading that
 # the engine did not de-duplicate.
 _MIN_DOUBLED_LEN = 4
+# Page numbers sit among the two first or two last lines of a page (a footer line may follow).
+_PAGE_NUMBER_LINES = 2
 
 
 @dataclass(frozen=True)
@@ -377,7 +379,9 @@ def drop_page_furniture(pages: Sequence[PageLines], layout: _Layout | None = Non
             band = cand.get(k)
             if band is not None:
                 dense = _SPACES.sub("", line.text)
-                if any(p.match(dense) for p in layout.page_numbers):
+                # A bare number is a page number only at the very edge of the page.
+                edge = k < _PAGE_NUMBER_LINES or k >= len(lines) - _PAGE_NUMBER_LINES
+                if edge and any(p.match(dense) for p in layout.page_numbers):
                     continue
                 if seen[(band, _norm_furniture(line.text))] >= need:
                     continue
