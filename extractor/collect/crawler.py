@@ -142,6 +142,7 @@ class Crawler:
         self.fetcher = Fetcher(self.politeness, bool(self.profile.get("allow_private")), self.store.tmp)
         concurrency = int(self.politeness["concurrency"])
         self.pool = ThreadPoolExecutor(max_workers=4 * concurrency, thread_name_prefix="crawl")
+        interrupted = True
         try:
             self.summary.resumed = self.store.begin_pass(self.profile["name"])
             with self.store.transaction():
@@ -152,8 +153,10 @@ class Crawler:
             if not self.stopping and not any(h.queue for h in self.hosts.values()):
                 self.store.finish_pass()
                 self.summary.finished = True
+            interrupted = False
         finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+            # Interrupted (Ctrl-C): do not sit out a slow download; what is committed stays committed.
+            self.pool.shutdown(wait=not interrupted, cancel_futures=True)
             self.fetcher.close()
             self._count_documents()
             self.store.export_csv()
@@ -179,9 +182,8 @@ class Crawler:
                 job, host = active.pop(future)
                 host.active -= 1
                 fetched = future.result()
-                # Pace from when the request really went out, not from when it was handed to a thread.
-                if fetched.sent:
-                    host.next_allowed = max(host.next_allowed, fetched.sent + host.delay)
+                # The delay runs from the end of the last exchange: a slow answer is no reason to hurry.
+                host.next_allowed = max(host.next_allowed, fetched.finished + host.delay)
                 if job is None:
                     self._robots_done(host, fetched)
                 else:

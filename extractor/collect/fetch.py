@@ -60,10 +60,8 @@ class Fetched:
     # timeout | connect_error | protocol_error | too_large | private_address | dns_error | bad_url
     error: str | None = None
     detail: str = ""
-    started: float = 0.0
-    ended: float = 0.0
-    # time.monotonic() right before the request went out: the host's pacing counts from here.
-    sent: float = 0.0
+    # time.monotonic() when the exchange was over: the host's next request waits `delay` from here.
+    finished: float = 0.0
 
     def discard(self) -> None:
         """Delete the downloaded body, if any."""
@@ -97,7 +95,7 @@ class Fetcher:
     def get(self, url: str, headers: dict[str, str] | None = None, *, keep_body: bool = True,
             max_bytes: int | None = None) -> Fetched:
         """GET `url`; the body (2xx only) is streamed to a temp file and hashed, cut at the size cap."""
-        result = Fetched(url=url, started=time.time())
+        result = Fetched(url=url)
         try:
             if not self.allow_private:
                 blocked = private_addresses(url)
@@ -116,14 +114,13 @@ class Fetcher:
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             result.error, result.detail = "bad_url", str(exc)
         finally:
-            result.ended = time.time()
+            result.finished = time.monotonic()
             if result.error:
                 result.discard()
         return result
 
     def _stream(self, url: str, headers: dict[str, str], result: Fetched, keep_body: bool, limit: int) -> None:
-        result.sent = time.monotonic()
-        deadline = result.sent + self.total_timeout
+        deadline = time.monotonic() + self.total_timeout
         with self.client.stream("GET", url, headers=headers) as response:
             if not self.allow_private:
                 # Checked again on the connected socket, against DNS answers that changed in between.
