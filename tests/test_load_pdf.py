@@ -459,3 +459,17 @@ def test_alternating_headers_and_bare_page_numbers_are_dropped() -> None:
     assert lines[:3] == ["规范性文件备案审查工作扎实推进，全年完成", "12", "规范性文件备案审查相关任务，办结事项共7件。"]
     assert len(lines) == 15
     assert not any("某区" in ln for ln in lines)
+
+
+def test_title_wrapped_by_the_page_joins_but_stacked_title_lines_do_not() -> None:
+    def title_page(rows: list[tuple[str, float, float, float]]) -> PageLines:
+        lines = [Line(t, x0, x1, top, top + 16, 16.0) for t, x0, x1, top in rows]
+        body = [Line(f"全年开展第{i}项法治宣传活动，覆盖群众约两千人次，取得良好效果，", 72, 523, 200 + 20 * i, 212 + 20 * i, 12.0)
+                for i in range(6)]
+        return PageLines(lines=lines + body, width=595.0, height=842.0, chars=500)
+
+    wrapped = title_page([("某县人民政府关于2023年度法治政府建设情况的", 100, 495, 100), ("报告", 281, 313, 125)])
+    assert rebuild_text([wrapped]).splitlines()[0] == "某县人民政府关于2023年度法治政府建设情况的报告"
+    stacked = title_page([("中共某县某镇委员会", 226, 370, 100), ("某县某镇人民政府", 234, 362, 125),
+                          ("关于2023年法治政府建设情况的报告", 170, 426, 150)])
+    assert rebuild_text([stacked]).splitlines()[:3] == ["中共某县某镇委员会", "某县某镇人民政府", "关于2023年法治政府建设情况的报告"]

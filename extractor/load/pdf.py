@@ -86,6 +86,8 @@ class _Layout:
     far_short_em: float
     size_change: float
     gap_lines: float
+    display_size: float
+    display_join: float
     cjk_space_em: float
     min_page_chars: int
     garbled_share: float
@@ -106,6 +108,8 @@ def _layout() -> _Layout:
         far_short_em=float(data["far_short_em"]),
         size_change=float(data["size_change"]),
         gap_lines=float(data["gap_lines"]),
+        display_size=float(data["display_size"]),
+        display_join=float(data["display_join"]),
         cjk_space_em=float(data["cjk_space_em"]),
         min_page_chars=int(data["min_page_chars"]),
         garbled_share=float(data["garbled_share"]),
@@ -442,9 +446,16 @@ def _continues(prev: Line, line: Line, prev_page: int, page_no: int, m: _Metrics
     """Tell whether `line` continues the paragraph that `prev` belongs to."""
     if layout.heading.match(line.text):
         return False
-    if abs(line.size - prev.size) > layout.size_change * max(prev.size, line.size):
+    if not _same_size(prev, line, layout):
         return False
-    left = m.page_edges.get(page_no, (m.left, m.right))[0]
+    left, right = m.page_edges.get(page_no, (m.left, m.right))
+    if (
+        prev_page == page_no
+        and min(prev.size, line.size) >= layout.display_size * m.em
+        and prev.x1 - prev.x0 >= layout.display_join * (right - left)
+        and prev.text[-1] not in layout.paragraph_end
+    ):
+        return True  # a title wrapped by the page width
     if line.x0 > left + layout.indent_em * m.em:
         return False
     same_page = prev_page == page_no
@@ -454,6 +465,11 @@ def _continues(prev: Line, line: Line, prev_page: int, page_no: int, m: _Metrics
     if gap > layout.short_em * m.em and prev.text[-1] in layout.paragraph_end:
         return False
     return not (same_page and line.top - prev.top > layout.gap_lines * m.pitch)
+
+
+def _same_size(a: Line, b: Line, layout: _Layout) -> bool:
+    """Tell whether two lines are set in the same font size (within the size-change tolerance)."""
+    return abs(a.size - b.size) <= layout.size_change * max(a.size, b.size)
 
 
 def _join(head: str, tail: str) -> str:
