@@ -456,3 +456,53 @@ def test_run_on_the_crawl_folder_keeps_source_urls(tmp_path: Path,
         ("/download.do?file=../../etc/passwd", "pdf")}
     # The manifest.csv alone is enough too.
     assert len(read_manifest(out / "manifest.csv")) == 7
+
+
+# ---------------------------------------------------------------------------------------------
+# The README's worked example
+
+
+def _readme_profile() -> dict[str, Any]:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    block = text.split("```yaml\n# my-county.yaml\n", 1)[1].split("```", 1)[0]
+    return yaml.safe_load(block)
+
+
+def test_readme_worked_example_profile(tmp_path: Path) -> None:
+    column = "/zwgk/zfxxgk/fdzdgknr/fzzfjsndbg/"
+
+    def rows(*items: tuple[str, str, str]) -> str:
+        return "".join(f'<tr><td><a href="{href}">{title}</a></td><td class="date">{date}</td></tr>'
+                       for href, title, date in items)
+
+    def page(body: str) -> bytes:
+        return f'<html><head><meta charset="utf-8"></head><body>{body}</body></html>'.encode()
+
+    files = {
+        column + "index.shtml": page('<table class="list">' + rows(
+            ("./202403/t20240301_7.shtml", "某县2023年法治政府建设年度报告", "2024-03-01"),
+            ("./202402/t20240201_6.shtml", "关于报送2023年法治政府建设年度报告的通知", "2024-02-01"),
+        ) + '</table><div class="page"><a href="index_1.shtml">2</a></div>'),
+        column + "index_1.shtml": page('<table class="list">' + rows(
+            ("./202303/t20230301_5.shtml", "某县2022年法治政府建设年度报告", "2023-03-01"),
+            ("./201903/t20190301_1.shtml", "某县2018年法治政府建设年度报告", "2019-03-01"),
+        ) + "</table>"),
+        column + "202403/t20240301_7.shtml": page(
+            '<h1>某县2023年法治政府建设年度报告</h1><div class="nav"><a href="/guide.pdf">办事指南</a></div>'
+            '<div id="UCAP-CONTENT"><p>正文</p></div><p>附件：<a href="P020240301.pdf">报告全文.pdf</a></p>'),
+        column + "202403/P020240301.pdf": b"%PDF-1.4 report",
+        column + "202303/t20230301_5.shtml": page('<h1>某县2022年法治政府建设年度报告</h1><div id="UCAP-CONTENT">正文</div>'),
+    }
+    profile_path = tmp_path / "my-county.yaml"
+    example = _readme_profile()
+    with serve(Site(files=files)) as server:
+        example["start_urls"] = [server.url + column + "index.shtml"]
+        example["allow_private"] = True
+        example["politeness"] = {**example["politeness"], "delay": 0.05}
+        profile_path.write_text(yaml.safe_dump(example, allow_unicode=True), encoding="utf-8")
+        summary = crawl(load_profile(profile_path), tmp_path / "raw")
+        paths = requested(server)
+    # Not the notice, not the 2018 report (years from 2019), not the PDF outside the article body.
+    assert paths == {"/robots.txt", column + "index.shtml", column + "index_1.shtml", column + "202403/t20240301_7.shtml",
+                     column + "202403/P020240301.pdf", column + "202303/t20230301_5.shtml"}
+    assert (summary.reports, summary.attachments, summary.finished) == (2, 1, True)

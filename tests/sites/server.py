@@ -19,6 +19,7 @@ LAST_MODIFIED = email.utils.formatdate(1_700_000_000, usegmt=True)
 TYPES = {
     ".html": "text/html",
     ".htm": "text/html",
+    ".shtml": "text/html",
     ".xml": "text/xml; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".pdf": "application/pdf",
