@@ -105,9 +105,10 @@ SHAPES = [
             ("(一)", "加强领导", "run_in"),
         ],
     ),
+    # not wrapped: a short next line with a 。 may be a body sentence after a standalone heading
     (
-        "(二)持续深化行政执法体制改革,全面推进严格规范公\n正文明执法。全年办理案件120件。",
-        [("(二)", "持续深化行政执法体制改革,全面推进严格规范公正文明执法", "wrapped")],
+        "(一)坚持以习近平法治思想为指导全面推进依法行政\n全年召开会议3次。",
+        [("(一)", "坚持以习近平法治思想为指导全面推进依法行政", "line")],
     ),
     # wrapped: a marker alone on its line
     (

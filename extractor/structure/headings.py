@@ -102,7 +102,7 @@ def find_headings(
     i = lo
     while i < hi:
         line = lines[i]
-        heading = _numbered(lines, i, hi) or _contextual(line, leads, r)
+        heading = _numbered(lines, i, hi, leads) or _contextual(line, leads, r)
         if heading is not None:
             found.append(heading)
             i += heading.pop("_lines", 1)
@@ -112,7 +112,7 @@ def find_headings(
     return found
 
 
-def _numbered(lines: Sequence[Line], i: int, hi: int) -> dict[str, Any] | None:
+def _numbered(lines: Sequence[Line], i: int, hi: int, leads: Sequence[str] = ()) -> dict[str, Any] | None:
     """A heading opened by a numbering marker on line i, with its shape."""
     line = lines[i]
     hit = match_marker(line.text)
@@ -140,23 +140,27 @@ def _numbered(lines: Sequence[Line], i: int, hi: int) -> dict[str, Any] | None:
         shape = "run_in" if text[cut + 1 :].strip() else "line"
         return _record(kind, marker, text[begin:stop], line.start, line.start + stop, shape)
     # No 。 on the line: a standalone heading, unless it is a long line cut mid-phrase.
-    if nxt is not None and _is_wrap(text, nxt.text):
-        tail_cut = _end_of_text(nxt.text, 0)
-        tail_stop = _stripped_end(nxt.text, 0, tail_cut)
+    if nxt is not None and _is_wrap(text, nxt.text, leads):
+        tail_stop = _stripped_end(nxt.text, 0, len(nxt.text))
         merged = text[begin:] + nxt.text[:tail_stop]
         return _record(kind, marker, merged, line.start, nxt.start + tail_stop, "wrapped", lines=2)
     return _record(kind, marker, text[begin:stop], line.start, line.start + stop, "line")
 
 
-def _is_wrap(first: str, nxt: str) -> bool:
-    """Tell whether `nxt` continues a heading line that a PDF wrapped (be conservative)."""
+def _is_wrap(first: str, nxt: str, leads: Sequence[str] = ()) -> bool:
+    """Tell whether `nxt` ends a heading line that a line wrap cut (be conservative).
+
+    Only a short continuation without any 。 is taken: a short body sentence after a standalone
+    heading ("全年召开会议3次。") looks just like the tail of a wrapped run-in heading.
+    """
     r = rules()
     if len(first) < r.wrap_min_first or r.complete_end.search(first) or first[-1] in r.strip:
         return False
     if match_marker(nxt) or r.enumeration.match(nxt) or r.bracket.match(nxt):
         return False
-    reach = _end_of_text(nxt, 0)
-    return reach <= r.wrap_max_next and (reach < len(nxt) or len(nxt) <= r.wrap_max_next)
+    if any(nxt.startswith(lead) for lead in leads):
+        return False
+    return len(nxt) <= r.wrap_max_next and _end_of_text(nxt, 0) == len(nxt)
 
 
 def _contextual(line: Line, leads: Sequence[str], r: _Rules) -> dict[str, Any] | None:
