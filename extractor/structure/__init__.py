@@ -13,14 +13,17 @@ from extractor.model import Loaded
 class Structure:
     """What the structure stage returns for one cleaned text."""
 
-    # Each heading: {level, marker, text, start, end, parent, path, section, part, shape}.
+    # Each heading: {level, marker, marker_type, text, start, end, parent, path, section, part,
+    # section_reason, shape}, in reading order (sorted by start, which `locate` relies on).
     headings: list[dict[str, Any]] = field(default_factory=list)
     # Flat values: title, issuers, doc_number, reference_doc_number, addressee, report_year,
-    # signed_date, published_date, region{province, city, county, township, admin_code}, level.
+    # signed_date, published_date, region{province, city, county, township, admin_code},
+    # region_path, level, problems_section_heading, plan_section_heading.
     metadata: dict[str, Any] = field(default_factory=dict)
-    # For each metadata field: {start, end, source} (source: title | body | signature | page | inferred).
+    # For each metadata field: {start, end, source}; source: header | title | body | signature |
+    # page (the HTML disclosure table or crawl manifest; no span) | inferred.
     provenance: dict[str, Any] = field(default_factory=dict)
-    # Personal data, kept apart: {person, phone}.
+    # Personal data, kept apart: {person, phone, spans}.
     contact: dict[str, Any] = field(default_factory=dict)
 
 
