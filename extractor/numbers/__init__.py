@@ -48,9 +48,16 @@ def _wide_chars() -> re.Pattern[str]:
     return re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_WIDTH_TABLE)) + "]")
 
 
+def working_text(text: str) -> str:
+    """The text as the grammar reads it: half-width, one char for one char, so spans stay valid."""
+    from extractor.clean import normalise_width
+
+    # Cleaned text is already half-width; raw text gets a normalised copy of the same length.
+    return normalise_width(text) if _wide_chars().search(text) else text
+
+
 def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return every numeric mention of a cleaned text, in reading order."""
-    from extractor.clean import normalise_width
     from extractor.numbers.context import TARGET_PARTS, TextContext
     from extractor.numbers.grammar import Scanner, grammar
     from extractor.structure import locate
@@ -58,8 +65,7 @@ def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, A
     if not text:
         return []
     g = grammar()
-    # Cleaned text is already half-width; raw text gets a one-char-for-one-char working copy.
-    work = normalise_width(text) if _wide_chars().search(text) else text
+    work = working_text(text)
     candidates = Scanner(g, work).scan()
     if not candidates:
         return []

@@ -18,6 +18,8 @@ from extractor.numbers.chinese import parse_chinese, parse_chinese_decimal
 from extractor.rules import load_rules
 
 _AR = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# Chars that close a clause; a bare 一 + measure word right before one is a real count.
+_CLAUSE_END = frozenset(",，。;；、)）\n!！?？")
 
 
 def _alt(words: list[str] | tuple[str, ...]) -> str:
@@ -323,7 +325,9 @@ class Scanner:
         if cn is not None:
             if unit.arabic_only:
                 return None
-            if m.group("sep") is None and cn in g.bare_one and not (scale or q1 or q2):
+            # 一 alone (一批, 一次性, 一条街) is a quantity only at the end of a clause: 旁听庭审一场。
+            if (m.group("sep") is None and cn in g.bare_one and not (scale or q1 or q2)
+                    and not (after[:1] in _CLAUSE_END or not after)):
                 return None
             if unit.unit != "个" and after[:1] and after[0] in g.place_suffixes:
                 return None
