@@ -143,7 +143,10 @@ TOWNSHIPS = [
     ("某县某某镇人民政府", "某某镇"),  # an unknown county name is cut off too
     ("峨边彝族自治县黑竹沟镇人民政府", "黑竹沟镇"),
     ("湖州市新市镇人民政府", "新市镇"),  # 市 inside the township name stays
+    ("青禾镇2023年法治政府建设年度报告", "青禾镇"),  # a title that opens with the township
+    ("安吉县青禾镇关于2023年法治政府建设情况的报告", "青禾镇"),
     ("荣昌区人民政府", None),
+    ("加强城乡2023年规划", None),
     ("区城乡建设委员会", None),
 ]
 

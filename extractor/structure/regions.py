@@ -24,10 +24,14 @@ from typing import Any
 
 TABLE = Path(__file__).resolve().parents[1] / "data" / "regions.csv.gz"
 
-# Township-level unit inside an organ string: the name runs up to 街道/镇/乡 and is followed by
-# the organ (办事处, 人民政府, 党工委, ...) or the end. 民族乡 names (XX彝族乡) end in 乡 too.
+# Township-level unit inside an organ string or a title: the name runs up to 街道/镇/乡 and is
+# followed by the organ (办事处, 人民政府, 党工委, ...), 关于, a year, or the end. 民族乡 names
+# (XX彝族乡) end in 乡 too.
 _TOWNSHIP = re.compile(
-    r"([\u4e00-\u9fa5]{1,10}?(?:街道|镇|乡))(?=办事处|人民政府|政府|党工委|党委|工作委员会|委员会|工委|$|[ 、,])"
+    r"([\u4e00-\u9fa5]{1,10}?(?:街道|镇|乡))(?=办事处|人民政府|政府|党工委|党委|工作委员会|委员会|工委|关于|$|[ 、,\d])"
+)
+_NOT_TOWNSHIP = frozenset(
+    {"城乡", "乡镇", "村镇", "城镇", "集镇", "小镇", "名镇", "重镇", "家乡", "下乡", "返乡"}
 )
 # Organ words that may stand between a county name and a township name ("荣昌区人民政府昌元街道").
 _ORGAN_PREFIX = re.compile(r"^(?:人民政府|政府|委员会|党委|区委|县委|市委|中共)+")
@@ -143,7 +147,8 @@ def find_township(text: str) -> tuple[int, int, str] | None:
             start = i + 1
             break
     name = text[start : m.end(1)]
-    if len(name) < 2 or name in {"街道", "乡镇", "城乡"}:
+    # Words that end in 乡/镇 without naming a place (城乡规划, 特色小镇).
+    if len(name) < 2 or name == "街道" or name[-2:] in _NOT_TOWNSHIP:
         return None
     return (start, m.end(1), name)
 
