@@ -202,3 +202,20 @@ def test_truncated_docx_is_corrupt() -> None:
     with pytest.raises(DocumentError) as err:
         load_bytes(data[: len(data) // 2], "cut.docx")
     assert (err.value.code, err.value.status) == ("E005", "corrupt")
+
+
+def test_bold_from_a_character_style_makes_a_bold_lead() -> None:
+    import docx
+    from docx.enum.style import WD_STYLE_TYPE
+
+    d = docx.Document()
+    strong = d.styles.add_style("要点加粗", WD_STYLE_TYPE.CHARACTER)
+    strong.font.bold = True
+    p = d.add_paragraph()
+    p.add_run("（三）健全依法决策机制。", style="要点加粗")
+    p.add_run("全年审查重大行政决策事项6项。")
+    plain = d.add_paragraph()
+    plain.add_run("一是开展合法性审查；")
+    plain.add_run("二是落实专家论证。")
+    loaded = load_bytes(_save(d), "s.docx")
+    assert loaded.bold_leads == ["（三）健全依法决策机制。"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fal
 _BOMB_RATIO = 200
 _BOMB_MIN_SIZE = 10 * 1024 * 1024
 _MAX_MEMBERS = 5000
+# What reading a damaged zip member can raise (bad CRC, bad deflate data, unknown compression).
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError)
 # A DTD must come before the root element; this much of each XML part is scanned for one.
 _PROLOG_BYTES = 64 * 1024
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
@@ -62,7 +65,7 @@ def check_package(data: bytes, limits: Limits) -> None:
                 try:
                     with zf.open(info) as fh:
                         head = fh.read(_PROLOG_BYTES)
-                except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+                except _ZIP_READ_ERRORS as exc:
                     raise DocumentError("E005", fmt="docx", detail=f"{info.filename}: {exc}"[:200]) from None
                 if _DTD.search(head):
                     raise DocumentError(
@@ -78,12 +81,12 @@ def load_docx(data: bytes, limits: Limits) -> Loaded:
 
     try:
         document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile) as exc:
-        raise DocumentError("E005", fmt="docx", detail=f"{type(exc).__name__}: {exc}"[:200]) from None
-    except Exception as exc:  # lxml syntax errors and python-docx internals
-        if type(exc).__name__ == "XMLSyntaxError":
-            raise DocumentError("E005", fmt="docx", detail=str(exc)[:200]) from None
+    except (MemoryError, RecursionError):
         raise
+    except (PackageNotFoundError, KeyError, *_ZIP_READ_ERRORS) as exc:
+        raise DocumentError("E005", fmt="docx", detail=f"{type(exc).__name__}: {exc}"[:200]) from None
+    except Exception as exc:  # lxml syntax errors and python-docx internals on malformed parts
+        raise DocumentError("E005", fmt="docx", detail=f"{type(exc).__name__}: {exc}"[:200]) from None
     reader = _Reader(_Styles.from_document(document), _Numbering.from_document(document))
     lines: list[str] = []
     for line in reader.blocks(document.element.body, 0):
@@ -324,7 +327,18 @@ class _Reader:
             num_id = _val(style_num, "numId") if style_num is not None else None
         return self.numbering.label(num_id or "", _int(_val(num, "ilvl"), 0)) if num_id else ""
 
-    def _bold_lead(self, ppr: Any, style_id: str | None, label: str, runs: list[tuple[str, bool]], text: str) -> str:
+    def _run_bold(self, rpr: Any, style_bold: bool) -> bool:
+        """Bold from the run itself, else its character style, else the paragraph style."""
+        direct = _on(rpr, "b")
+        if direct is not None:
+            return direct
+        for style in self.styles.chain(_val(rpr, "rStyle")):
+            value = _on(style.find(W + "rPr"), "b")
+            if value is not None:
+                return value
+        return style_bold
+
+    def _bold_lead(self, ppr: Any, style_id: str | None, label: str, runs: list[tuple[str, Any]], text: str) -> str:
         if not text.strip():
             return ""
         if self.styles.is_heading(style_id):
@@ -332,10 +346,10 @@ class _Reader:
         else:
             style_bold = self.styles.bold(style_id)
             bold: list[str] = []
-            for run_text, run_bold in runs:
+            for run_text, rpr in runs:
                 if not run_text.strip() and not bold:
                     continue
-                if not (run_bold if run_bold is not None else style_bold):
+                if not self._run_bold(rpr, style_bold):
                     break
                 bold.append(run_text)
             lead = (label + "".join(bold)).strip() if bold else ""
@@ -350,7 +364,7 @@ def _merged_continuation(tc: Any) -> bool:
 
 
 def _runs(p: Any) -> Iterator[tuple[str, Any]]:
-    """(text, bold) of each run in a paragraph, through hyperlinks, insertions, fields and smart tags."""
+    """(text, run properties) of each run in a paragraph, through hyperlinks, insertions, fields and smart tags."""
     stack = [iter(p.iterchildren())]
     while stack:
         child = next(stack[-1], None)
@@ -361,7 +375,7 @@ def _runs(p: Any) -> Iterator[tuple[str, Any]]:
         if not isinstance(tag, str) or tag in (W + "pPr", W + "del", W + "moveFrom", _MC_FALLBACK):
             continue
         if tag == W + "r":
-            yield _run_text(child), _on(child.find(W + "rPr"), "b")
+            yield _run_text(child), child.find(W + "rPr")
         elif tag != W + "p":
             stack.append(iter(child.iterchildren()))
 

@@ -192,6 +192,15 @@ def _looks_doubled(text: str) -> bool:
 
 def _pdfium_page(pdf: Any, index: int, layout: _Layout) -> PageLines | None:
     """Lines of one page from pdfium; None when its output fails a sanity check."""
+    import pypdfium2 as pdfium
+
+    try:
+        return _pdfium_page_lines(pdf, index, layout)
+    except pdfium.PdfiumError:
+        return None  # a page pdfium cannot read may still parse in pdfminer
+
+
+def _pdfium_page_lines(pdf: Any, index: int, layout: _Layout) -> PageLines | None:
     page = pdf[index]
     try:
         width, height = page.get_size()
@@ -294,6 +303,10 @@ def _pdfplumber_pages(data: bytes, indices: Sequence[int], layout: _Layout) -> l
                 page.close()
     except (PdfminerException, PDFSyntaxError) as exc:
         raise DocumentError("E005", fmt="pdf", detail=str(exc)[:200]) from None
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as exc:  # pdfminer's internals fail in many ways on malformed objects
+        raise DocumentError("E005", fmt="pdf", detail=f"{type(exc).__name__}: {exc}"[:200]) from None
     return out
 
 
