@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,21 +77,31 @@ def general_section() -> Section:
 
 
 @functools.cache
-def _keyword_index() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
-    """One regex over every keyword (longest first, found at every position) and keyword → sections."""
+def _keyword_index() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """Keywords by their first char (longest first), and keyword → the sections it signals."""
     owners: dict[str, list[str]] = {}
     for sec in taxonomy().values():
         for kw in sec.keywords:
             owners.setdefault(kw, []).append(sec.id)
-    words = sorted(owners, key=len, reverse=True)
-    pattern = re.compile("(?=(" + "|".join(re.escape(w) for w in words) + "))")
-    return pattern, {k: tuple(v) for k, v in owners.items()}
+    first: dict[str, list[str]] = {}
+    for kw in sorted(owners, key=len, reverse=True):
+        first.setdefault(kw[0], []).append(kw)
+    return {k: tuple(v) for k, v in first.items()}, {k: tuple(v) for k, v in owners.items()}
+
+
+def keywords_in(text: str) -> Iterator[tuple[int, str]]:
+    """Every (position, keyword) of the taxonomy in a text, nested ones included."""
+    first, _ = _keyword_index()
+    for i, ch in enumerate(text):
+        for kw in first.get(ch, ()):
+            if text.startswith(kw, i):
+                yield i, kw
 
 
 def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
     """Sections whose keywords occur in a heading text: {id: (score, first position, words)}."""
     tax = taxonomy()
-    pattern, owners = _keyword_index()
+    _, owners = _keyword_index()
     hits: dict[str, tuple[int, int, list[str]]] = {}
 
     def add(sec_id: str, word: str, pos: int) -> None:
@@ -99,9 +109,9 @@ def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
         if word not in words:
             hits[sec_id] = (score + len(word), min(first, pos), [*words, word])
 
-    for m in pattern.finditer(text):
-        for sec_id in owners[m.group(1)]:
-            add(sec_id, m.group(1), m.start())
+    for pos, kw in keywords_in(text):
+        for sec_id in owners[kw]:
+            add(sec_id, kw, pos)
     for sec in tax.values():
         for pat in sec.patterns:
             found = pat.search(text)
@@ -195,8 +205,8 @@ def classify(headings: Sequence[dict[str, Any]], text: str, body_end: int) -> No
 def body_vote(body: str) -> tuple[str, str] | None:
     """The topical section whose keywords dominate a body text, with the reason; None when unclear."""
     tax = taxonomy()
-    pattern, owners = _keyword_index()
-    counts = Counter(m.group(1) for m in pattern.finditer(body))
+    _, owners = _keyword_index()
+    counts = Counter(kw for _, kw in keywords_in(body))
     scores: dict[str, tuple[int, int, list[str]]] = {}
     for kw, n in counts.items():
         for sec_id in owners[kw]:
