@@ -46,9 +46,17 @@ CONTACT = "crawl-tests@example.org"
 # Short timeouts and limits so that every fault costs well under a second.
 FAST = {
     "allow_private": True,
-    "politeness": {"delay": DELAY, "connect_timeout": 1.0, "read_timeout": 0.5, "total_timeout": 10.0,
-                   "retries": 1, "backoff": 0.2, "max_retry_after": 5.0, "max_bytes": 1_000_000,
-                   "contact": CONTACT},
+    "politeness": {
+        "delay": DELAY,
+        "connect_timeout": 1.0,
+        "read_timeout": 0.5,
+        "total_timeout": 10.0,
+        "retries": 1,
+        "backoff": 0.2,
+        "max_retry_after": 5.0,
+        "max_bytes": 1_000_000,
+        "contact": CONTACT,
+    },
 }
 
 TRS_REPORTS = {
@@ -62,7 +70,7 @@ TRS_NOT_A_REPORT = "/fzzfjs/202103/t20210310_99.html"  # cut title on the list; 
 TRS_NEVER = {
     "/fzzfjs/202202/t20220220_120.html",  # 工作要点的通知
     "/fzzfjs/202201/t20220126_119.html",  # 政府信息公开工作年度报告
-    "/fzzfjs/202002/t20200228_77.html",   # a news item
+    "/fzzfjs/202002/t20200228_77.html",  # a news item
     "/fzzfjs/202103/P020210310111111111111.pdf",  # attachment of the notice
     "/search/index.html",
 }
@@ -78,8 +86,12 @@ def profile_for(name: str, start: str, **more: Any) -> dict[str, Any]:
 def write_profile(folder: Path, name: str, start: str) -> Path:
     """The same as a YAML file that extends a shipped profile (for the command line)."""
     path = folder / f"{name}-fixture.yaml"
-    path.write_text(yaml.safe_dump({"name": f"{name}-fixture", "extends": name, "start_urls": [start], **FAST},
-                                   allow_unicode=True), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump(
+            {"name": f"{name}-fixture", "extends": name, "start_urls": [start], **FAST}, allow_unicode=True
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -139,7 +151,9 @@ def hanweb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SiteServe
 
 
 @pytest.fixture(scope="module")
-def generic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SiteServer, SiteServer, Path, CrawlSummary]]:
+def generic(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[SiteServer, SiteServer, Path, CrawlSummary]]:
     """One complete crawl of the generic fixture site from its home page; `offsite` must stay untouched."""
     out = tmp_path_factory.mktemp("generic") / "raw"
     with serve(generic_site("http://127.0.0.1:9")) as offsite, serve(generic_site(offsite.url)) as server:
@@ -163,10 +177,16 @@ def test_trs_collects_exactly_the_reports(trs: tuple[SiteServer, Path, CrawlSumm
     assert {p for p, r in rows.items() if r["kind"] == "list"} == TRS_LISTS
     # GBK pages decoded: the full title from the page, the date and number from the disclosure table.
     cut = rows["/fzzfjs/202103/t20210325_101.html"]
-    assert cut["title"].endswith("...") and cut["page_title"] == "鹤汀街道办事处关于2020年度法治政府建设情况的报告"
+    assert (
+        cut["title"].endswith("...")
+        and cut["page_title"] == "鹤汀街道办事处关于2020年度法治政府建设情况的报告"
+    )
     first = rows["/fzzfjs/202203/t20220317_123.html"]
-    assert (first["published_date"], first["doc_number"], first["publisher"]) == ("2022-03-17", "鹤办〔2022〕8号",
-                                                                                   "鹤汀街道办事处")
+    assert (first["published_date"], first["doc_number"], first["publisher"]) == (
+        "2022-03-17",
+        "鹤办〔2022〕8号",
+        "鹤汀街道办事处",
+    )
     pdf = rows[TRS_PDF_2021]
     assert pdf["parent_url"] == first["url"] and pdf["path"].endswith(".pdf")
     assert summary.finished and summary.failed == 0 and (summary.reports, summary.attachments) == (5, 2)
@@ -199,13 +219,17 @@ def test_manifest_csv_matches_the_database(trs: tuple[SiteServer, Path, CrawlSum
         reader = csv.DictReader(fh)
         assert tuple(reader.fieldnames or ()) == MANIFEST_COLUMNS
         rows = list(reader)
-    assert [(r["url"], r["sha256"]) for r in rows] == [(r["url"], r["sha256"] or "") for r in manifest_rows(out)]
+    assert [(r["url"], r["sha256"]) for r in rows] == [
+        (r["url"], r["sha256"] or "") for r in manifest_rows(out)
+    ]
     files = sorted(p for p in out.rglob("*") if p.is_file() and p.parent != out)
     assert sorted(out / r["path"] for r in manifest_rows(out) if r["path"]) == files
     assert not (out / "manifest.sqlite-wal").exists()  # folded back at the end
 
 
-def test_recrawl_sends_validators_and_stores_nothing_new(tmp_path: Path, trs: tuple[SiteServer, Path, CrawlSummary]) -> None:
+def test_recrawl_sends_validators_and_stores_nothing_new(
+    tmp_path: Path, trs: tuple[SiteServer, Path, CrawlSummary]
+) -> None:
     server, first_out, _ = trs
     out = tmp_path / "raw"
     shutil.copytree(first_out, out)
@@ -213,7 +237,11 @@ def test_recrawl_sends_validators_and_stores_nothing_new(tmp_path: Path, trs: tu
     n = len(server.hits())
     summary = crawl(profile_for("trs", server.url + "/fzzfjs/index.html"), out)
     again = [h for h in server.hits()[n:] if h.route != "/robots.txt"]
-    assert {h.route for h in again} == TRS_LISTS | TRS_REPORTS | {TRS_NOT_A_REPORT, TRS_PDF_2021, TRS_PDF_2020}
+    assert {h.route for h in again} == TRS_LISTS | TRS_REPORTS | {
+        TRS_NOT_A_REPORT,
+        TRS_PDF_2021,
+        TRS_PDF_2020,
+    }
     assert all(h.headers.get("if-none-match") and h.headers.get("if-modified-since") for h in again)
     assert {h.status for h in again} == {304}
     assert summary.finished and not summary.resumed
@@ -221,14 +249,25 @@ def test_recrawl_sends_validators_and_stores_nothing_new(tmp_path: Path, trs: tu
     assert [(r["url"], r["sha256"]) for r in manifest_rows(out)] == [(r["url"], r["sha256"]) for r in before]
 
 
-def test_kill_9_then_rerun_resumes_without_refetching(tmp_path: Path,
-                                                     trs: tuple[SiteServer, Path, CrawlSummary]) -> None:
+def test_kill_9_then_rerun_resumes_without_refetching(
+    tmp_path: Path, trs: tuple[SiteServer, Path, CrawlSummary]
+) -> None:
     _, full_out, _ = trs
     out = tmp_path / "raw"
     with serve(trs_site()) as server:
-        command = [sys.executable, "-m", "extractor", "crawl", "--out", str(out),
-                   "--profile", str(write_profile(tmp_path, "trs", server.url + "/fzzfjs/index.html"))]
-        process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        command = [
+            sys.executable,
+            "-m",
+            "extractor",
+            "crawl",
+            "--out",
+            str(out),
+            "--profile",
+            str(write_profile(tmp_path, "trs", server.url + "/fzzfjs/index.html")),
+        ]
+        process = subprocess.Popen(
+            command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 30
         while len(server.hits()) < 7 and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -260,8 +299,9 @@ def test_request_budget_stops_and_the_next_run_finishes(tmp_path: Path) -> None:
         assert len(server.hits()) == 4
         second = crawl(profile, out)
         assert second.finished and second.resumed
-    assert {p for p, r in by_path(manifest_rows(out)).items() if r["matched"] == 1 and r["kind"] == "article"} \
-        == TRS_REPORTS
+    assert {
+        p for p, r in by_path(manifest_rows(out)).items() if r["matched"] == 1 and r["kind"] == "article"
+    } == TRS_REPORTS
 
 
 def test_command_line_with_year_range(tmp_path: Path) -> None:
@@ -269,14 +309,41 @@ def test_command_line_with_year_range(tmp_path: Path) -> None:
 
     out = tmp_path / "raw"
     with serve(trs_site()) as server:
-        code = main(["crawl", "--profile", "trs", "--out", str(out), "--start-url",
-                     server.url + "/fzzfjs/index.html", "--years", "2020-2021", "--delay", "0.1",
-                     "--contact", "someone@uni.example", "--max-pages", "100"])
+        code = main(
+            [
+                "crawl",
+                "--profile",
+                "trs",
+                "--out",
+                str(out),
+                "--start-url",
+                server.url + "/fzzfjs/index.html",
+                "--years",
+                "2020-2021",
+                "--delay",
+                "0.1",
+                "--contact",
+                "someone@uni.example",
+                "--max-pages",
+                "100",
+            ]
+        )
         # --start-url gives the host, but not permission to reach a loopback address.
         assert code == 0 and server.hits() == []
         profile = write_profile(tmp_path, "trs", server.url + "/fzzfjs/index.html")
-        code = main(["crawl", "--profile", str(profile), "--out", str(out), "--years", "2020-2021",
-                     "--contact", "someone@uni.example"])
+        code = main(
+            [
+                "crawl",
+                "--profile",
+                str(profile),
+                "--out",
+                str(out),
+                "--years",
+                "2020-2021",
+                "--contact",
+                "someone@uni.example",
+            ]
+        )
         assert code == 0
         paths = requested(server)
         agents = {h.headers["user-agent"] for h in server.hits()}
@@ -286,7 +353,9 @@ def test_command_line_with_year_range(tmp_path: Path) -> None:
     assert "private_address" in set(skipped(out).values())
 
 
-def test_command_line_refuses_a_profile_without_start_urls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_line_refuses_a_profile_without_start_urls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from extractor.cli import main
 
     assert main(["crawl", "--profile", "generic", "--out", str(tmp_path / "raw")]) == 2
@@ -298,24 +367,39 @@ def _chain_page(handler: Handler, hit: Hit) -> None:
     """/news/index_N.html brings one new (non-report) item per page; /empty/index_N.html brings none."""
     folder, name = hit.route.rsplit("/", 1)
     n = int(name.removeprefix("index").removesuffix(".html").lstrip("_") or 0)
-    item = f'<li><a href="t{n}.html">第{n}期工作动态</a><span>2022-01-01</span></li>' if folder == "/news" or n == 0 else ""
-    body = (f'<html><head><meta charset="utf-8"></head><body><ul class="list">{item}</ul>'
-            f'<a href="index_{n + 1}.html">下一页</a></body></html>')
+    item = (
+        f'<li><a href="t{n}.html">第{n}期工作动态</a><span>2022-01-01</span></li>'
+        if folder == "/news" or n == 0
+        else ""
+    )
+    body = (
+        f'<html><head><meta charset="utf-8"></head><body><ul class="list">{item}</ul>'
+        f'<a href="index_{n + 1}.html">下一页</a></body></html>'
+    )
     handler.send(hit, 200, body.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
 
 def test_pagination_bounds_page_numbers_and_empty_pages(tmp_path: Path) -> None:
     site = Site(routes={r"/(news|empty)/index(_\d+)?\.html": _chain_page})
     with serve(site) as server:
-        profile = profile_for("trs", server.url + "/news/index.html", politeness={**FAST["politeness"], "delay": 0.05})
+        profile = profile_for(
+            "trs", server.url + "/news/index.html", politeness={**FAST["politeness"], "delay": 0.05}
+        )
         profile["start_urls"].append(server.url + "/empty/index.html")
         profile["limits"] = {**profile["limits"], "max_list_pages": 3, "max_empty_pages": 2}
         summary = crawl(profile, tmp_path / "raw")
         paths = requested(server)
-    assert {p for p in paths if p.startswith("/news/")} == {"/news/index.html", "/news/index_1.html",
-                                                           "/news/index_2.html", "/news/index_3.html"}
-    assert {p for p in paths if p.startswith("/empty/")} == {"/empty/index.html", "/empty/index_1.html",
-                                                            "/empty/index_2.html"}
+    assert {p for p in paths if p.startswith("/news/")} == {
+        "/news/index.html",
+        "/news/index_1.html",
+        "/news/index_2.html",
+        "/news/index_3.html",
+    }
+    assert {p for p in paths if p.startswith("/empty/")} == {
+        "/empty/index.html",
+        "/empty/index_1.html",
+        "/empty/index_2.html",
+    }
     reasons = skipped(tmp_path / "raw")
     assert reasons[server.url + "/news/index_4.html"] == "page_bound"
     assert reasons[server.url + "/empty/index_3.html"] == "pagination_trap"
@@ -338,15 +422,23 @@ def test_hanweb_reads_the_data_proxy(hanweb: tuple[SiteServer, Path, CrawlSummar
     server, out, summary = hanweb
     proxy = [parse_qs(urlsplit(h.path).query) for h in server.hits("/module/web/jpage/dataproxy.jsp")]
     assert [(q["startrecord"], q["endrecord"], q["perpage"], q["columnid"], q["webid"]) for q in proxy] == [
-        (["1"], ["45"], ["15"], ["123"], ["1"]), (["46"], ["50"], ["15"], ["123"], ["1"])]
+        (["1"], ["45"], ["15"], ["123"], ["1"]),
+        (["46"], ["50"], ["15"], ["123"], ["1"]),
+    ]
     articles = {h.route for h in server.hits() if h.route.startswith("/art/")}
-    assert articles == {"/art/2023/2/20/art_123_789.html", "/art/2022/1/14/art_123_456.html",
-                        "/art/2022/1/14/art_124_456.html", "/art/2021/2/5/art_123_321.html"}
+    assert articles == {
+        "/art/2023/2/20/art_123_789.html",
+        "/art/2022/1/14/art_123_456.html",
+        "/art/2022/1/14/art_124_456.html",
+        "/art/2021/2/5/art_123_321.html",
+    }
     assert len(server.hits("/module/download/downfile.jsp")) == 1
     rows = by_path(manifest_rows(out))
     record_48 = rows["/art/2021/2/5/art_123_321.html"]
-    assert record_48["list_page"].endswith("startrecord=46&endrecord=50&perpage=15&col=1&webid=1&path=/&columnid=123"
-                                           "&unitid=4399&webname=%E6%AA%80%E6%BA%AA%E9%95%87&permissiontype=0")
+    assert record_48["list_page"].endswith(
+        "startrecord=46&endrecord=50&perpage=15&col=1&webid=1&path=/&columnid=123"
+        "&unitid=4399&webname=%E6%AA%80%E6%BA%AA%E9%95%87&permissiontype=0"
+    )
     attachment = rows["/module/download/downfile.jsp?classid=0&filename=2201141530123.pdf"]
     assert attachment["path"].endswith(".pdf") and attachment["content_type"] == "application/octet-stream"
     assert summary.finished and summary.failed == 0
@@ -366,8 +458,11 @@ def test_same_page_under_two_urls_is_stored_once(hanweb: tuple[SiteServer, Path,
     assert len(documents) == len({r["sha256"] for r in rows.values() if r["kind"] != "list"}) == 4
     info = next(info for _, info in documents if info["source_url"] == one["url"])
     assert info["other_urls"] == [two["url"]]
-    assert (info["title"], info["published_date"], info["doc_number"]) == ("檀溪镇2021年法治政府建设年度报告",
-                                                                          "2022-01-14", "檀政〔2022〕3号")
+    assert (info["title"], info["published_date"], info["doc_number"]) == (
+        "檀溪镇2021年法治政府建设年度报告",
+        "2022-01-14",
+        "檀政〔2022〕3号",
+    )
     pdf = next(info for _, info in documents if "downfile" in info["source_url"])
     assert pdf["parent_url"] == one["url"] and pdf["title"] == "檀溪镇2021年法治政府建设年度报告"
 
@@ -383,14 +478,23 @@ GENERIC_ARTICLES = {
 }
 
 
-def test_generic_finds_the_column_and_its_reports(generic: tuple[SiteServer, SiteServer, Path, CrawlSummary]) -> None:
+def test_generic_finds_the_column_and_its_reports(
+    generic: tuple[SiteServer, SiteServer, Path, CrawlSummary],
+) -> None:
     server, _, out, summary = generic
     paths = requested(server)
     assert GENERIC_ARTICLES | {GENERIC_PDF_2020, GENERIC_PDF_2021, GENERIC_DOCX_2022} <= paths
     # Links that are neither on the way to the reports nor reports are left alone.
-    assert not paths & {"/news/index.html", "/news/2022/0301.html", "/hdjl/index.html", "/xxgk/ysqgk.html",
-                        "/xxgk/fdzdgknr/jgzn/index.html", "/xxgk/fdzdgknr/fzzfjs/202301/t20230105_300.html",
-                        "/xxgk/fdzdgknr/fzzfjs/202001/t20200106_100.html", "/xxgk/fdzdgknr/ghjh/t20220110_11.html"}
+    assert not paths & {
+        "/news/index.html",
+        "/news/2022/0301.html",
+        "/hdjl/index.html",
+        "/xxgk/ysqgk.html",
+        "/xxgk/fdzdgknr/jgzn/index.html",
+        "/xxgk/fdzdgknr/fzzfjs/202301/t20230105_300.html",
+        "/xxgk/fdzdgknr/fzzfjs/202001/t20200106_100.html",
+        "/xxgk/fdzdgknr/ghjh/t20220110_11.html",
+    }
     rows = by_path(manifest_rows(out))
     assert rows["/xxgk/fdzdgknr/fzzfjs/"]["kind"] == "list"  # a column named 法治政府建设年度报告
     assert {p for p, r in rows.items() if r["kind"] == "article" and r["matched"] == 1} == GENERIC_ARTICLES
@@ -401,7 +505,8 @@ def test_generic_finds_the_column_and_its_reports(generic: tuple[SiteServer, Sit
 
 
 def test_generic_never_leaves_its_host_nor_ignores_robots(
-        generic: tuple[SiteServer, SiteServer, Path, CrawlSummary]) -> None:
+    generic: tuple[SiteServer, SiteServer, Path, CrawlSummary],
+) -> None:
     server, offsite, out, _ = generic
     assert offsite.hits() == []
     assert not [h for h in server.hits() if h.route.startswith("/private/")]
@@ -412,7 +517,9 @@ def test_generic_never_leaves_its_host_nor_ignores_robots(
     assert reasons[offsite.url + "/scan.pdf"] == "offsite"  # a redirect that tried to leave
 
 
-def test_generic_faults_are_recorded_not_fatal(generic: tuple[SiteServer, SiteServer, Path, CrawlSummary]) -> None:
+def test_generic_faults_are_recorded_not_fatal(
+    generic: tuple[SiteServer, SiteServer, Path, CrawlSummary],
+) -> None:
     server, _, out, _ = generic
     rows = by_path(manifest_rows(out))
     errors = {p: (r["status"], (r["error"] or "").split(":")[0]) for p, r in rows.items() if r["error"]}
@@ -423,16 +530,24 @@ def test_generic_faults_are_recorded_not_fatal(generic: tuple[SiteServer, SiteSe
         "/files/slow.pdf": (None, "timeout"),
         "/files/moved.pdf": (302, "offsite_redirect"),
     }
-    assert [h.route for h in server.hits() if h.route.startswith("/files/loop")] == ["/files/loop.pdf",
-                                                                                     "/files/loop2.pdf"]
+    assert [h.route for h in server.hits() if h.route.startswith("/files/loop")] == [
+        "/files/loop.pdf",
+        "/files/loop2.pdf",
+    ]
     assert len(server.hits("/files/slow.pdf")) == 2  # one retry
-    assert rows["/files/huge.zip"]["sha256"] is None and rows["/files/loop.pdf"]["final_url"].endswith("loop2.pdf")
+    assert rows["/files/huge.zip"]["sha256"] is None and rows["/files/loop.pdf"]["final_url"].endswith(
+        "loop2.pdf"
+    )
     # The endless 下一页 chain: page 3 repeats page 2, so page 4 is never asked for.
-    assert server.hits("/xxgk/fdzdgknr/fzzfjs/list_3.html") and not server.hits("/xxgk/fdzdgknr/fzzfjs/list_4.html")
+    assert server.hits("/xxgk/fdzdgknr/fzzfjs/list_3.html") and not server.hits(
+        "/xxgk/fdzdgknr/fzzfjs/list_4.html"
+    )
     assert skipped(out)[server.url + "/xxgk/fdzdgknr/fzzfjs/list_4.html"] == "pagination_trap"
 
 
-def test_attachment_names_cannot_escape_the_folder(generic: tuple[SiteServer, SiteServer, Path, CrawlSummary]) -> None:
+def test_attachment_names_cannot_escape_the_folder(
+    generic: tuple[SiteServer, SiteServer, Path, CrawlSummary],
+) -> None:
     _, _, out, _ = generic
     row = by_path(manifest_rows(out))["/download.do?file=../../etc/passwd"]
     stored = (out / row["path"]).resolve()
@@ -441,8 +556,9 @@ def test_attachment_names_cannot_escape_the_folder(generic: tuple[SiteServer, Si
     assert not [p for p in out.parent.rglob("*passwd*")]
 
 
-def test_run_on_the_crawl_folder_keeps_source_urls(tmp_path: Path,
-                                                  generic: tuple[SiteServer, SiteServer, Path, CrawlSummary]) -> None:
+def test_run_on_the_crawl_folder_keeps_source_urls(
+    tmp_path: Path, generic: tuple[SiteServer, SiteServer, Path, CrawlSummary]
+) -> None:
     from extractor.runner import run
 
     server, _, out, _ = generic
@@ -452,8 +568,11 @@ def test_run_on_the_crawl_folder_keeps_source_urls(tmp_path: Path,
     assert sum(summary.statuses.values()) == len(documents) == 7
     found = {(d["source_url"].removeprefix(server.url), d["format"]) for d in documents}
     assert found == {(p, "html") for p in GENERIC_ARTICLES} | {
-        (GENERIC_PDF_2021, "pdf"), (GENERIC_PDF_2020, "pdf"), (GENERIC_DOCX_2022, "docx"),
-        ("/download.do?file=../../etc/passwd", "pdf")}
+        (GENERIC_PDF_2021, "pdf"),
+        (GENERIC_PDF_2020, "pdf"),
+        (GENERIC_DOCX_2022, "docx"),
+        ("/download.do?file=../../etc/passwd", "pdf"),
+    }
     # The manifest.csv alone is enough too.
     assert len(read_manifest(out / "manifest.csv")) == 7
 
@@ -472,26 +591,39 @@ def test_readme_worked_example_profile(tmp_path: Path) -> None:
     column = "/zwgk/zfxxgk/fdzdgknr/fzzfjsndbg/"
 
     def rows(*items: tuple[str, str, str]) -> str:
-        return "".join(f'<tr><td><a href="{href}">{title}</a></td><td class="date">{date}</td></tr>'
-                       for href, title, date in items)
+        return "".join(
+            f'<tr><td><a href="{href}">{title}</a></td><td class="date">{date}</td></tr>'
+            for href, title, date in items
+        )
 
     def page(body: str) -> bytes:
         return f'<html><head><meta charset="utf-8"></head><body>{body}</body></html>'.encode()
 
     files = {
-        column + "index.shtml": page('<table class="list">' + rows(
-            ("./202403/t20240301_7.shtml", "某县2023年法治政府建设年度报告", "2024-03-01"),
-            ("./202402/t20240201_6.shtml", "关于报送2023年法治政府建设年度报告的通知", "2024-02-01"),
-        ) + '</table><div class="page"><a href="index_1.shtml">2</a></div>'),
-        column + "index_1.shtml": page('<table class="list">' + rows(
-            ("./202303/t20230301_5.shtml", "某县2022年法治政府建设年度报告", "2023-03-01"),
-            ("./201903/t20190301_1.shtml", "某县2018年法治政府建设年度报告", "2019-03-01"),
-        ) + "</table>"),
+        column + "index.shtml": page(
+            '<table class="list">'
+            + rows(
+                ("./202403/t20240301_7.shtml", "某县2023年法治政府建设年度报告", "2024-03-01"),
+                ("./202402/t20240201_6.shtml", "关于报送2023年法治政府建设年度报告的通知", "2024-02-01"),
+            )
+            + '</table><div class="page"><a href="index_1.shtml">2</a></div>'
+        ),
+        column + "index_1.shtml": page(
+            '<table class="list">'
+            + rows(
+                ("./202303/t20230301_5.shtml", "某县2022年法治政府建设年度报告", "2023-03-01"),
+                ("./201903/t20190301_1.shtml", "某县2018年法治政府建设年度报告", "2019-03-01"),
+            )
+            + "</table>"
+        ),
         column + "202403/t20240301_7.shtml": page(
             '<h1>某县2023年法治政府建设年度报告</h1><div class="nav"><a href="/guide.pdf">办事指南</a></div>'
-            '<div id="UCAP-CONTENT"><p>正文</p></div><p>附件：<a href="P020240301.pdf">报告全文.pdf</a></p>'),
+            '<div id="UCAP-CONTENT"><p>正文</p></div><p>附件：<a href="P020240301.pdf">报告全文.pdf</a></p>'
+        ),
         column + "202403/P020240301.pdf": b"%PDF-1.4 report",
-        column + "202303/t20230301_5.shtml": page('<h1>某县2022年法治政府建设年度报告</h1><div id="UCAP-CONTENT">正文</div>'),
+        column + "202303/t20230301_5.shtml": page(
+            '<h1>某县2022年法治政府建设年度报告</h1><div id="UCAP-CONTENT">正文</div>'
+        ),
     }
     profile_path = tmp_path / "my-county.yaml"
     example = _readme_profile()
@@ -503,6 +635,12 @@ def test_readme_worked_example_profile(tmp_path: Path) -> None:
         summary = crawl(load_profile(profile_path), tmp_path / "raw")
         paths = requested(server)
     # Not the notice, not the 2018 report (years from 2019), not the PDF outside the article body.
-    assert paths == {"/robots.txt", column + "index.shtml", column + "index_1.shtml", column + "202403/t20240301_7.shtml",
-                     column + "202403/P020240301.pdf", column + "202303/t20230301_5.shtml"}
+    assert paths == {
+        "/robots.txt",
+        column + "index.shtml",
+        column + "index_1.shtml",
+        column + "202403/t20240301_7.shtml",
+        column + "202403/P020240301.pdf",
+        column + "202303/t20230301_5.shtml",
+    }
     assert (summary.reports, summary.attachments, summary.finished) == (2, 1, True)

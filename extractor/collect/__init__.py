@@ -73,7 +73,10 @@ def cli_crawl(args: argparse.Namespace) -> int:
         return 2
     profile["domains"] = list(profile["domains"]) + list(getattr(args, "domain", None) or [])
     if not profile["start_urls"]:
-        print(f"extractor crawl: profile {profile['name']!r} has no start URLs; give --start-url", file=sys.stderr)
+        print(
+            f"extractor crawl: profile {profile['name']!r} has no start URLs; give --start-url",
+            file=sys.stderr,
+        )
         return 2
     try:
         summary = crawl(profile, args.out)
@@ -82,8 +85,10 @@ def cli_crawl(args: argparse.Namespace) -> int:
         return 130
     state = "finished" if summary.finished else "not finished (run the same command again to resume)"
     print(f"crawl {state} in {summary.seconds:.1f}s{' (resumed)' if summary.resumed else ''}")
-    print(f"  requests:  {summary.requests} ({summary.stored} new files, {summary.unchanged} unchanged, "
-          f"{summary.failed} failed)")
+    print(
+        f"  requests:  {summary.requests} ({summary.stored} new files, {summary.unchanged} unchanged, "
+        f"{summary.failed} failed)"
+    )
     print(f"  documents: {summary.reports} report page(s), {summary.attachments} attachment(s)")
     if summary.skipped:
         print("  skipped:   " + ", ".join(f"{k}={v}" for k, v in sorted(summary.skipped.items())))

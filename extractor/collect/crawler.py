@@ -200,6 +200,9 @@ class Crawler:
     def _dispatch(self, active: dict[Future[Fetched], tuple[_Job | None, _Host]], concurrency: int) -> None:
         for host in list(self.hosts.values()):
             while host.queue and host.active < concurrency and not self.stopping:
+                if host.robots_state == "blocked":  # nothing to wait for: no request goes there
+                    self._skip_job(host.queue.popleft(), host.blocked_reason)
+                    continue
                 now = time.monotonic()
                 if host.next_allowed > now:
                     break
@@ -209,10 +212,6 @@ class Crawler:
                 if host.robots_state == "pending":
                     break
                 job = host.queue[0]
-                if host.robots_state == "blocked":
-                    host.queue.popleft()
-                    self._skip_job(job, host.blocked_reason)
-                    continue
                 if job.not_before > now:
                     break
                 host.queue.popleft()
@@ -276,13 +275,15 @@ class Crawler:
             wait_s = retry_after_seconds(fetched.headers.get("retry-after"))
             if wait_s is None:
                 wait_s = float(self.politeness["backoff"]) * 2 ** (host.robots_attempt - 1)
-            host.next_allowed = time.monotonic() + min(wait_s, float(self.politeness["max_retry_after"]))
+            wait_s = min(wait_s, float(self.politeness["max_retry_after"]))
+            host.next_allowed = max(host.next_allowed, time.monotonic() + wait_s)
             host.robots_state = "unknown"
             return
         else:
             # Unreachable robots.txt: assume complete disallow (RFC 9309 2.3.1.4).
-            log.warning("robots.txt of %s unreachable (%s): crawling nothing there", host.key,
-                        status or fetched.error)
+            log.warning(
+                "robots.txt of %s unreachable (%s): crawling nothing there", host.key, status or fetched.error
+            )
             host.robots = Protego.parse("User-agent: *\nDisallow: /\n")
         host.robots_state = "ready"
         crawl_delay = host.robots.crawl_delay(ROBOTS_TOKEN)
@@ -366,11 +367,19 @@ class Crawler:
     def _row(self, job: _Job, fetched: Fetched) -> dict[str, Any]:
         entry = job.entry
         return {
-            "url": entry.url, "final_url": job.url, "status": fetched.status,
-            "content_type": fetched.headers.get("content-type"), "fetched_at": now_iso(), "kind": entry.kind,
-            "list_page": entry.list_page, "title": entry.title, "published_date": entry.published_date,
-            "parent_url": entry.parent_url, "etag": fetched.headers.get("etag"),
-            "last_modified": fetched.headers.get("last-modified"), "depth": entry.depth,
+            "url": entry.url,
+            "final_url": job.url,
+            "status": fetched.status,
+            "content_type": fetched.headers.get("content-type"),
+            "fetched_at": now_iso(),
+            "kind": entry.kind,
+            "list_page": entry.list_page,
+            "title": entry.title,
+            "published_date": entry.published_date,
+            "parent_url": entry.parent_url,
+            "etag": fetched.headers.get("etag"),
+            "last_modified": fetched.headers.get("last-modified"),
+            "depth": entry.depth,
         }
 
     def _fail(self, job: _Job, fetched: Fetched, error: str, skipped: tuple[str, str] | None = None) -> None:
@@ -379,8 +388,19 @@ class Crawler:
         previous = self.store.previous(job.entry.url)
         if previous and previous.get("sha256"):
             # A failed re-crawl keeps the copy fetched before.
-            for key in ("sha256", "bytes", "path", "content_type", "page_title", "matched", "doc_number",
-                        "index_no", "publisher", "etag", "last_modified"):
+            for key in (
+                "sha256",
+                "bytes",
+                "path",
+                "content_type",
+                "page_title",
+                "matched",
+                "doc_number",
+                "index_no",
+                "publisher",
+                "etag",
+                "last_modified",
+            ):
                 row[key] = previous.get(key)
         with self.store.transaction():
             self.store.record(row)
@@ -445,8 +465,14 @@ class Crawler:
 
     # -- reading pages ----------------------------------------------------------------------
 
-    def _read_article(self, job: _Job, data: bytes | None, row: dict[str, Any], children: list[Entry],
-                      skips: list[tuple[str, str, str]]) -> None:
+    def _read_article(
+        self,
+        job: _Job,
+        data: bytes | None,
+        row: dict[str, Any],
+        children: list[Entry],
+        skips: list[tuple[str, str, str]],
+    ) -> None:
         entry = job.entry
         if data is None:  # the "article" is a file (a PDF linked straight from the list)
             row["matched"] = int(entry.verdict == "yes")
@@ -465,20 +491,35 @@ class Crawler:
             if not allowed(link.url, self.domains):
                 skips.append((link.url, "offsite", entry.url))
                 continue
-            children.append(Entry(
-                url=link.url, kind="attachment", depth=entry.depth + 1, list_page=entry.list_page,
-                title=link.title, published_date=row["published_date"], parent_url=entry.url, verdict="yes",
-            ))
+            children.append(
+                Entry(
+                    url=link.url,
+                    kind="attachment",
+                    depth=entry.depth + 1,
+                    list_page=entry.list_page,
+                    title=link.title,
+                    published_date=row["published_date"],
+                    parent_url=entry.url,
+                    verdict="yes",
+                )
+            )
 
-    def _read_list(self, job: _Job, data: bytes, row: dict[str, Any], children: list[Entry],
-                   skips: list[tuple[str, str, str]]) -> None:
+    def _read_list(
+        self,
+        job: _Job,
+        data: bytes,
+        row: dict[str, Any],
+        children: list[Entry],
+        skips: list[tuple[str, str, str]],
+    ) -> None:
         """Items, pagination and (unknown sites) further list pages; runs inside the fetch's transaction."""
         entry = job.entry
         text = parse.decode_html(data, row["content_type"])
         soup = parse.soup_of(text)
         lists = self.profile["lists"]
         items = parse.list_links(soup, job.url, lists, self.extensions) + parse.record_links(
-            text, job.url, lists, self.extensions)
+            text, job.url, lists, self.extensions
+        )
         row["page_title"] = parse.article_title(soup, ["title"]) or None
 
         as_lists: list[parse.Link] = []
@@ -492,10 +533,17 @@ class Crawler:
             if not allowed(link.url, self.domains):
                 skips.append((link.url, "offsite", entry.url))
                 continue
-            children.append(Entry(
-                url=link.url, kind="attachment" if link.is_file else "article", depth=entry.depth + 1,
-                list_page=job.url, title=link.title, published_date=link.date, verdict=verdict,
-            ))
+            children.append(
+                Entry(
+                    url=link.url,
+                    kind="attachment" if link.is_file else "article",
+                    depth=entry.depth + 1,
+                    list_page=job.url,
+                    title=link.title,
+                    published_date=link.date,
+                    verdict=verdict,
+                )
+            )
 
         # Pagination traps: a page whose items were all seen already, or that repeats another page.
         # The page links themselves differ from page to page, so they do not count as items.
@@ -514,15 +562,30 @@ class Crawler:
             elif page.page_no > int(self.limits["max_list_pages"]):
                 skips.append((page.url, "page_bound", entry.url))
             else:
-                children.append(Entry(url=page.url, kind="list", depth=entry.depth, page_no=page.page_no,
-                                      empty_streak=streak, list_page=job.url))
+                children.append(
+                    Entry(
+                        url=page.url,
+                        kind="list",
+                        depth=entry.depth,
+                        page_no=page.page_no,
+                        empty_streak=streak,
+                        list_page=job.url,
+                    )
+                )
 
         if entry.depth < int(self.limits["max_depth"]):
             follow = parse.follow_links(soup, job.url, self.profile["follow"]) + as_lists
             for link in follow:
                 if allowed(link.url, self.domains) and link.url != entry.url:
-                    children.append(Entry(url=link.url, kind="list", depth=entry.depth + 1, list_page=job.url,
-                                          title=link.title))
+                    children.append(
+                        Entry(
+                            url=link.url,
+                            kind="list",
+                            depth=entry.depth + 1,
+                            list_page=job.url,
+                            title=link.title,
+                        )
+                    )
 
     def _pages(self, soup: Any, text: str, url: str, page_no: int) -> list[parse.PageLink]:
         pagination = self.profile["pagination"]
@@ -532,7 +595,9 @@ class Crawler:
         if pagination.get("trs_script"):
             pages += parse.trs_pages(text, url)
         if pagination.get("dataproxy"):
-            pages += parse.dataproxy_pages(text, url, pagination["dataproxy"], int(self.limits["max_list_pages"]))
+            pages += parse.dataproxy_pages(
+                text, url, pagination["dataproxy"], int(self.limits["max_list_pages"])
+            )
         return pages
 
     def _seed(self, url: str) -> Entry:

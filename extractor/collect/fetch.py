@@ -78,8 +78,12 @@ class Fetcher:
         self.max_bytes = int(politeness["max_bytes"])
         self.total_timeout = float(politeness["total_timeout"])
         self.tmp_dir = tmp_dir
-        timeout = httpx.Timeout(connect=politeness["connect_timeout"], read=politeness["read_timeout"],
-                                write=politeness["read_timeout"], pool=None)
+        timeout = httpx.Timeout(
+            connect=politeness["connect_timeout"],
+            read=politeness["read_timeout"],
+            write=politeness["read_timeout"],
+            pool=None,
+        )
         self.client = httpx.Client(
             timeout=timeout,
             follow_redirects=False,
@@ -92,8 +96,14 @@ class Fetcher:
             },
         )
 
-    def get(self, url: str, headers: dict[str, str] | None = None, *, keep_body: bool = True,
-            max_bytes: int | None = None) -> Fetched:
+    def get(
+        self,
+        url: str,
+        headers: dict[str, str] | None = None,
+        *,
+        keep_body: bool = True,
+        max_bytes: int | None = None,
+    ) -> Fetched:
         """GET `url`; the body (2xx only) is streamed to a temp file and hashed, cut at the size cap."""
         result = Fetched(url=url)
         try:
@@ -119,7 +129,9 @@ class Fetcher:
                 result.discard()
         return result
 
-    def _stream(self, url: str, headers: dict[str, str], result: Fetched, keep_body: bool, limit: int) -> None:
+    def _stream(
+        self, url: str, headers: dict[str, str], result: Fetched, keep_body: bool, limit: int
+    ) -> None:
         deadline = time.monotonic() + self.total_timeout
         with self.client.stream("GET", url, headers=headers) as response:
             if not self.allow_private:
@@ -155,4 +167,3 @@ class Fetcher:
     def close(self) -> None:
         """Close the connection pool."""
         self.client.close()
-

@@ -20,8 +20,14 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+
 _XML_ENCODING = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_\-]+)", re.I)
 # Pages that declare GB2312 or GBK routinely use characters only GB18030 (its superset) has.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "gb_2312-80": "gb18030", "x-gbk": "gb18030",
-              "iso-8859-1": "cp1252", "latin-1": "cp1252"}
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "gb_2312-80": "gb18030",
+    "x-gbk": "gb18030",
+    "iso-8859-1": "cp1252",
+    "latin-1": "cp1252",
+}
 
 
 def _codec(name: str | None) -> str | None:
@@ -108,7 +114,9 @@ class TitleFilter:
         return "no"
 
     def _year_ok(self, year: int) -> bool:
-        return (self.year_from is None or year >= self.year_from) and (self.year_to is None or year <= self.year_to)
+        return (self.year_from is None or year >= self.year_from) and (
+            self.year_to is None or year <= self.year_to
+        )
 
 
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})(?!\d)")
@@ -125,6 +133,7 @@ def parse_date(text: str | None) -> str | None:
 
 # ---------------------------------------------------------------------------------------------
 # List pages
+
 
 @dataclass(frozen=True)
 class Link:
@@ -199,8 +208,14 @@ def list_links(root: Tag, base: str, lists: dict[str, Any], extensions: list[str
             scope = item if item.name != "a" else item.parent
             text = scope.get_text(" ") if scope is not None else ""
             date = parse_date(text) if len(text) < 300 else None
-        out.append(Link(url, _link_title(anchor, lists.get("title_attribute")), date,
-                        file_extension(url) in extensions))
+        out.append(
+            Link(
+                url,
+                _link_title(anchor, lists.get("title_attribute")),
+                date,
+                file_extension(url) in extensions,
+            )
+        )
     return out
 
 
@@ -218,6 +233,7 @@ def record_links(raw: str, base: str, lists: dict[str, Any], extensions: list[st
 # ---------------------------------------------------------------------------------------------
 # Pagination
 
+
 @dataclass(frozen=True)
 class PageLink:
     """A further page of the same list, with its page number (0 = first page)."""
@@ -233,7 +249,11 @@ def next_links(soup: BeautifulSoup, base: str, pagination: dict[str, Any], page_
     if selector:
         anchors = [a for a in soup.select(selector) if a.name == "a"]
     words = pagination.get("next_text") or []
-    anchors += [a for a in soup.find_all("a") if squash(a.get_text()) in words or squash(str(a.get("title") or "")) in words]
+    anchors += [
+        a
+        for a in soup.find_all("a")
+        if squash(a.get_text()) in words or squash(str(a.get("title") or "")) in words
+    ]
     out = []
     for anchor in anchors:
         url = absolute(base, str(anchor.get("href") or ""))
@@ -252,7 +272,7 @@ def numbered_links(soup: BeautifulSoup, base: str, pattern: str) -> list[PageLin
     out: dict[str, PageLink] = {}
     for anchor in soup.find_all("a", href=True):
         url = absolute(base, str(anchor["href"]))
-        if not url or url == base or not url.startswith(folder) or "/" in url[len(folder):]:
+        if not url or url == base or not url.startswith(folder) or "/" in url[len(folder) :]:
             continue
         name = urlsplit(url).path.rsplit("/", 1)[-1]
         if regex.search(name):
@@ -279,7 +299,7 @@ def trs_pages(raw: str, base: str) -> list[PageLink]:
     call = None
     for candidate in _TRS_CALL.finditer(raw):
         # Skip the function definition itself (`function createPageHTML(_nPageCount, …)`).
-        if not re.search(r"function\s*$", raw[max(0, candidate.start() - 12):candidate.start()]):
+        if not re.search(r"function\s*$", raw[max(0, candidate.start() - 12) : candidate.start()]):
             call = candidate
             break
     if call is None:
@@ -312,8 +332,17 @@ def _number(arg: str, raw: str) -> int | None:
 
 
 # Hanweb jpage: the parameters the data proxy wants, in the order the widget sends them.
-_PROXY_PARAMS = ("col", "appid", "webid", "path", "columnid", "sourceContentType", "unitid", "webname",
-                 "permissiontype")
+_PROXY_PARAMS = (
+    "col",
+    "appid",
+    "webid",
+    "path",
+    "columnid",
+    "sourceContentType",
+    "unitid",
+    "webname",
+    "permissiontype",
+)
 _PROXY_QUERY = re.compile(r"dataproxy\.jsp\?([^\"'<>\]\s]+)", re.I)
 _TOTAL = re.compile(r"(?:totalRecord\s*[:=]\s*['\"]?|<totalrecord>\s*)(\d+)", re.I)
 _PER_PAGE = re.compile(r"\bperPage\s*[:=]\s*['\"]?(\d+)", re.I)
@@ -360,7 +389,9 @@ def dataproxy_pages(raw: str, base: str, spec: dict[str, Any], max_pages: int) -
         if n > max_pages:
             break
         end = min(start + step - 1, last) if total is not None else start + step - 1
-        query = urlencode([("startrecord", start), ("endrecord", end), ("perpage", per_page), *rest], safe="/")
+        query = urlencode(
+            [("startrecord", start), ("endrecord", end), ("perpage", per_page), *rest], safe="/"
+        )
         pages.append(PageLink(f"{proxy_url}?{query}", n))
     return pages
 
@@ -376,6 +407,7 @@ def _int(text: str | None) -> int | None:
 
 # ---------------------------------------------------------------------------------------------
 # Following links on unknown sites
+
 
 def follow_links(soup: BeautifulSoup, base: str, follow: dict[str, Any]) -> list[Link]:
     """Links whose text or href says they lead towards the reports (信息公开, 法治政府建设 …)."""
@@ -419,7 +451,9 @@ class Article:
     attachments: list[Link] = field(default_factory=list)
 
 
-def read_article(soup: BeautifulSoup, base: str, articles: dict[str, Any], attachments: dict[str, Any]) -> Article:
+def read_article(
+    soup: BeautifulSoup, base: str, articles: dict[str, Any], attachments: dict[str, Any]
+) -> Article:
     """Title, disclosure metadata (索引号, 文号, 发布机构, dates) and attachment links of an article."""
     return Article(
         title=article_title(soup, articles.get("title") or []),

@@ -23,9 +23,28 @@ SCHEMA_VERSION = 1
 
 # The manifest's columns, in the order of manifest.csv.
 MANIFEST_COLUMNS = (
-    "url", "final_url", "status", "content_type", "sha256", "bytes", "path", "fetched_at", "kind",
-    "list_page", "title", "page_title", "published_date", "parent_url", "matched", "doc_number", "index_no",
-    "publisher", "etag", "last_modified", "error", "depth",
+    "url",
+    "final_url",
+    "status",
+    "content_type",
+    "sha256",
+    "bytes",
+    "path",
+    "fetched_at",
+    "kind",
+    "list_page",
+    "title",
+    "page_title",
+    "published_date",
+    "parent_url",
+    "matched",
+    "doc_number",
+    "index_no",
+    "publisher",
+    "etag",
+    "last_modified",
+    "error",
+    "depth",
 )
 
 _DDL = """
@@ -116,7 +135,9 @@ class Store:
     def finish_pass(self) -> None:
         """Mark the current pass complete: the next crawl starts a new one (a re-crawl)."""
         with self.transaction():
-            self.db.execute("UPDATE passes SET finished_at = ? WHERE id = (SELECT MAX(id) FROM passes)", (now_iso(),))
+            self.db.execute(
+                "UPDATE passes SET finished_at = ? WHERE id = (SELECT MAX(id) FROM passes)", (now_iso(),)
+            )
 
     # -- frontier ---------------------------------------------------------------------------
 
@@ -139,8 +160,19 @@ class Store:
             cur = self.db.execute(
                 "INSERT OR IGNORE INTO frontier (url, seq, kind, depth, page_no, empty_streak, list_page, title,"
                 " published_date, parent_url, verdict) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (entry.url, entry.seq, entry.kind, entry.depth, entry.page_no, entry.empty_streak, entry.list_page,
-                 entry.title, entry.published_date, entry.parent_url, entry.verdict),
+                (
+                    entry.url,
+                    entry.seq,
+                    entry.kind,
+                    entry.depth,
+                    entry.page_no,
+                    entry.empty_streak,
+                    entry.list_page,
+                    entry.title,
+                    entry.published_date,
+                    entry.parent_url,
+                    entry.verdict,
+                ),
             )
             if cur.rowcount:
                 self._seq = entry.seq
@@ -161,11 +193,15 @@ class Store:
 
     def skip(self, url: str, reason: str, found_on: str | None) -> None:
         """Note a URL that was deliberately not requested (robots, offsite, private address, trap)."""
-        self.db.execute("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)", (url, reason, found_on, now_iso()))
+        self.db.execute(
+            "INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)", (url, reason, found_on, now_iso())
+        )
 
     def new_items(self, urls: Iterable[str]) -> int:
         """Remember list items seen in this pass; return how many were not seen before."""
-        return sum(self.db.execute("INSERT OR IGNORE INTO pass_items VALUES (?)", (u,)).rowcount for u in set(urls))
+        return sum(
+            self.db.execute("INSERT OR IGNORE INTO pass_items VALUES (?)", (u,)).rowcount for u in set(urls)
+        )
 
     def seen_page(self, digest: str, url: str) -> str | None:
         """The other list page of this pass with the same items, if any (a pagination trap)."""
@@ -235,4 +271,3 @@ class Store:
         self.db.close()
         with contextlib.suppress(OSError):
             self.tmp.rmdir()
-

@@ -133,8 +133,12 @@ class Handler(BaseHTTPRequestHandler):
         if hit.headers.get("if-none-match") == etag:
             self.send(hit, 304, b"", {"ETag": etag})
             return
-        self.send(hit, 200, body, {"Content-Type": self.content_type(hit.route), "ETag": etag,
-                                   "Last-Modified": LAST_MODIFIED})
+        self.send(
+            hit,
+            200,
+            body,
+            {"Content-Type": self.content_type(hit.route), "ETag": etag, "Last-Modified": LAST_MODIFIED},
+        )
 
 
 class SiteServer(ThreadingHTTPServer):
@@ -150,7 +154,9 @@ class SiteServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.closing = threading.Event()
         self._compiled = [(re.compile(pattern), route) for pattern, route in site.routes.items()]
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -23,6 +23,7 @@ ENDLESS_LIMIT = 16 * 1024 * 1024
 # ---------------------------------------------------------------------------------------------
 # Real PDF and DOCX files, made here
 
+
 @functools.cache
 def report_pdf(title: str, *lines: str) -> bytes:
     """A small real PDF with Chinese text (reportlab's built-in STSong-Light font)."""
@@ -68,6 +69,7 @@ def report_docx(title: str, *paragraphs: str) -> bytes:
 # ---------------------------------------------------------------------------------------------
 # Faults
 
+
 def once_then_static(status: int, headers: dict[str, str] | None = None, times: int = 1) -> Route:
     """Answer `status` (with `headers`) to the first `times` requests, then serve the file."""
     count = [0]
@@ -75,7 +77,12 @@ def once_then_static(status: int, headers: dict[str, str] | None = None, times: 
     def route(handler: Handler, hit: Hit) -> None:
         count[0] += 1
         if count[0] <= times:
-            handler.send(hit, status, b"<html><body>busy</body></html>", {"Content-Type": "text/html", **(headers or {})})
+            handler.send(
+                hit,
+                status,
+                b"<html><body>busy</body></html>",
+                {"Content-Type": "text/html", **(headers or {})},
+            )
         else:
             handler.serve_static(hit)
 
@@ -123,10 +130,16 @@ def trs_site() -> Site:
         root=HERE / "trs",
         encoding="gbk",
         files={
-            TRS_PDF_2021: report_pdf("鹤汀街道办事处关于2021年度法治政府建设情况的报告",
-                                     "一、主要举措和成效", "全年办理行政处罚案件126件。"),
-            TRS_PDF_2020: report_pdf("鹤汀街道办事处关于2020年度法治政府建设情况的报告",
-                                     "一、主要工作及成效", "全年集体讨论决定重大事项9项。"),
+            TRS_PDF_2021: report_pdf(
+                "鹤汀街道办事处关于2021年度法治政府建设情况的报告",
+                "一、主要举措和成效",
+                "全年办理行政处罚案件126件。",
+            ),
+            TRS_PDF_2020: report_pdf(
+                "鹤汀街道办事处关于2020年度法治政府建设情况的报告",
+                "一、主要工作及成效",
+                "全年集体讨论决定重大事项9项。",
+            ),
         },
         routes={
             "/fzzfjs/202203/t20220301_118.html": once_then_static(429, {"Retry-After": "1"}),
@@ -138,8 +151,14 @@ def trs_site() -> Site:
 HANWEB_PDF = "2201141530123.pdf"
 # The data proxy's 50 records, newest first: (title, article path, date). Four are reports, one of
 # them listed twice under two columns (the same page under two URLs).
-_FILLER = ["关于开展森林防火专项检查的通知", "2022年第{n}批低保对象公示", "召开村级组织换届工作会议",
-           "关于做好汛期安全防范工作的通知", "2021年政府信息公开工作年度报告", "乡村振兴项目建设情况公示"]
+_FILLER = [
+    "关于开展森林防火专项检查的通知",
+    "2022年第{n}批低保对象公示",
+    "召开村级组织换届工作会议",
+    "关于做好汛期安全防范工作的通知",
+    "2021年政府信息公开工作年度报告",
+    "乡村振兴项目建设情况公示",
+]
 
 
 def hanweb_records() -> list[tuple[str, str, str]]:
@@ -147,8 +166,13 @@ def hanweb_records() -> list[tuple[str, str, str]]:
     records = []
     for n in range(1, 51):
         month, day = 12 - (n % 12), 1 + (n % 27)
-        records.append((f"檀溪镇{_FILLER[n % len(_FILLER)].format(n=n)}", f"/art/2022/{month}/{day}/art_123_{1000 + n}.html",
-                        f"2022-{month:02d}-{day:02d}"))
+        records.append(
+            (
+                f"檀溪镇{_FILLER[n % len(_FILLER)].format(n=n)}",
+                f"/art/2022/{month}/{day}/art_123_{1000 + n}.html",
+                f"2022-{month:02d}-{day:02d}",
+            )
+        )
     records[0] = ("檀溪镇2022年法治政府建设年度报告", "/art/2023/2/20/art_123_789.html", "2023-02-20")
     records[6] = ("檀溪镇2021年法治政府建设年度报告", "/art/2022/1/14/art_123_456.html", "2022-01-14")
     records[7] = ("檀溪镇2021年法治政府建设年度报告", "/art/2022/1/14/art_124_456.html", "2022-01-14")
@@ -165,7 +189,7 @@ def dataproxy(handler: Handler, hit: Hit) -> None:
     rows = "\n".join(
         f'<record><![CDATA[<li><a href="{path}" title="{title}" target="_blank">{title}</a>'
         f"<span>{date}</span></li>]]></record>"
-        for title, path, date in records[start - 1:end]
+        for title, path, date in records[start - 1 : end]
     )
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<datastore>\n'
@@ -235,8 +259,15 @@ def generic_list_page(handler: Handler, hit: Hit) -> None:
 def passwd(handler: Handler, hit: Hit) -> None:
     """An attachment whose name (in the link and in Content-Disposition) climbs out of any folder."""
     body = report_pdf("鹤汀街道2019年法治政府建设年度报告", "附件1")
-    handler.send(hit, 200, body, {"Content-Type": "application/octet-stream",
-                                  "Content-Disposition": 'attachment; filename="../../etc/passwd"'})
+    handler.send(
+        hit,
+        200,
+        body,
+        {
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": 'attachment; filename="../../etc/passwd"',
+        },
+    )
 
 
 GENERIC_PDF_2021 = "/xxgk/fdzdgknr/fzzfjs/202202/P020220228201.pdf"
@@ -254,12 +285,18 @@ def generic_site(offsite: str) -> Site:
         charset_header="utf-8",
         substitutions={"{{OFFSITE}}": offsite},
         files={
-            GENERIC_PDF_2021: report_pdf("鹤汀街道2021年法治政府建设年度报告", "一、主要工作",
-                                         "全年办理行政执法案件89件。"),
-            GENERIC_PDF_2020: report_pdf("鹤汀街道2020年法治政府建设年度报告", "一、主要工作",
-                                         "开展法治宣传活动20场。"),
-            GENERIC_DOCX_2022: report_docx("鹤汀街道2022年法治政府建设年度报告", "区委、区政府：",
-                                           "一、主要举措和成效", "全年组织领导干部集体学法4次。"),
+            GENERIC_PDF_2021: report_pdf(
+                "鹤汀街道2021年法治政府建设年度报告", "一、主要工作", "全年办理行政执法案件89件。"
+            ),
+            GENERIC_PDF_2020: report_pdf(
+                "鹤汀街道2020年法治政府建设年度报告", "一、主要工作", "开展法治宣传活动20场。"
+            ),
+            GENERIC_DOCX_2022: report_docx(
+                "鹤汀街道2022年法治政府建设年度报告",
+                "区委、区政府：",
+                "一、主要举措和成效",
+                "全年组织领导干部集体学法4次。",
+            ),
         },
         routes={
             r"/xxgk/fdzdgknr/fzzfjs/list_\d+\.html": generic_list_page,
