@@ -473,3 +473,34 @@ def test_title_wrapped_by_the_page_joins_but_stacked_title_lines_do_not() -> Non
     stacked = title_page([("中共某县某镇委员会", 226, 370, 100), ("某县某镇人民政府", 234, 362, 125),
                           ("关于2023年法治政府建设情况的报告", 170, 426, 150)])
     assert rebuild_text([stacked]).splitlines()[:3] == ["中共某县某镇委员会", "某县某镇人民政府", "关于2023年法治政府建设情况的报告"]
+
+
+@pytest.mark.parametrize("char_space", [0.0, 4.0, 10.0])
+def test_letter_spaced_lines_get_no_spaces_but_columns_do(canvas_mod: types.ModuleType, char_space: float) -> None:
+    from reportlab.lib.pagesizes import A4
+
+    buf = io.BytesIO()
+    c = canvas_mod.Canvas(buf, pagesize=A4)
+    c.setFont(FONT, 12)
+    # A wrapped paragraph sets the text block's margins; each test line below starts indented.
+    filler = "街道坚持依法行政，持续推进法治政府建设，各项工作取得新进展。" * 4
+    for i, line in enumerate(wrap(filler, A4[0] - 144, 12, 24)):
+        c.drawString(96 if i == 0 else 72, 760 - 20 * i, line)
+    t = c.beginText()
+    t.setFont(FONT, 12)
+    t.setCharSpace(char_space)
+    t.setTextOrigin(96, 660)
+    t.textOut("全年办理行政复议案件12件，纠错率8.3%。")
+    c.drawText(t)
+    c.setFont(FONT, 12)
+    c.drawString(96, 640, "行政应诉案件")
+    c.drawString(300, 640, "15")
+    c.drawString(96, 620, "依托smart city平台")
+    c.showPage()
+    c.save()
+    for engine in ("pdfium", "pdfplumber"):
+        lines = load_pdf(buf.getvalue(), Limits(), engine).text.splitlines()  # type: ignore[arg-type]
+        assert lines[0] == filler, engine
+        assert lines[1] == "全年办理行政复议案件12件，纠错率8.3%。", engine
+        assert lines[2].split() == ["行政应诉案件", "15"], engine
+        assert lines[3] == "依托smart city平台", engine

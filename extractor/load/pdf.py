@@ -45,6 +45,8 @@ _GARBLED = re.compile("[\ue000-\uf8ff\ufffd\x00-\x08\x0b\x0e-\x1f]")
 # A line whose characters come in identical pairs ("一一、、总总") is a fake-bold heading that
 # the engine did not de-duplicate.
 _MIN_DOUBLED_LEN = 4
+# A gap this wide (in em, above the line's usual gap) between Latin letters or digits is a space.
+_LATIN_SPACE_EM = 0.2
 # Page numbers sit among the two first or two last lines of a page (a footer line may follow).
 _PAGE_NUMBER_LINES = 2
 
@@ -316,11 +318,14 @@ def _plumber_line(line: dict[str, Any], layout: _Layout) -> Line:
     if not chars:
         return Line("", 0, 0, 0, 0, 0)
     size = statistics.median(float(c["size"]) for c in chars) or 1.0
+    gaps = [float(cur["x0"]) - float(prev["x1"]) for prev, cur in itertools.pairwise(chars)]
+    # Letter-spaced text (justified CJK lines, spaced-out titles) has wide but even gaps: a space
+    # is a gap well above the line's usual one.
+    base = max(0.0, statistics.median(gaps)) if gaps else 0.0
     parts = [chars[0]["text"]]
-    for prev, cur in itertools.pairwise(chars):
-        gap = float(cur["x0"]) - float(prev["x1"])
-        cjk = _CJK_CHAR.match(prev["text"][-1]) and _CJK_CHAR.match(cur["text"][0])
-        if gap > (layout.cjk_space_em if cjk else 0.2) * size:
+    for (prev, cur), gap in zip(itertools.pairwise(chars), gaps, strict=True):
+        cjk = _CJK_CHAR.match(prev["text"][-1]) or _CJK_CHAR.match(cur["text"][0])
+        if gap - base > (layout.cjk_space_em if cjk else _LATIN_SPACE_EM) * size:
             parts.append(" ")
         parts.append(cur["text"])
     return Line(
