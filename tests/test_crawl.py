@@ -444,6 +444,20 @@ def test_hanweb_reads_the_data_proxy(hanweb: tuple[SiteServer, Path, CrawlSummar
     assert summary.finished and summary.failed == 0
 
 
+def test_hanweb_data_proxy_by_post(tmp_path: Path) -> None:
+    with serve(hanweb_site(method="post")) as server:
+        profile = profile_for(
+            "hanweb", server.url + "/col/col123/index.html", pagination={"dataproxy": {"method": "post"}}
+        )
+        summary = crawl(profile, tmp_path / "raw")
+        proxy = server.hits("/module/web/jpage/dataproxy.jsp")
+    assert [(h.method, h.path.split("?")[1], h.form["columnid"], h.form["unitid"]) for h in proxy] == [
+        ("POST", "startrecord=1&endrecord=45&perpage=15", "123", "4399"),
+        ("POST", "startrecord=46&endrecord=50&perpage=15", "123", "4399"),
+    ]
+    assert (summary.reports, summary.attachments, summary.failed) == (4, 1, 0)
+
+
 def test_hanweb_crawl_delay_from_robots(hanweb: tuple[SiteServer, Path, CrawlSummary]) -> None:
     server, _, _ = hanweb
     assert_paced([h for h in server.hits() if h.route != "/robots.txt"], 0.3)

@@ -337,6 +337,14 @@ dataproxy.jsp?page=1&webid=1&path=/&columnid=123&unitid=4399&permissiontype=0"><
     assert P.dataproxy_pages("<html>no widget</html>", "http://g.example/a.html", spec, 100) == []
 
 
+def test_dataproxy_post_split() -> None:
+    url = "http://g.example/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=45&perpage=15&col=1&webid=1&path=/&columnid=123"
+    assert P.dataproxy_post(url) == (
+        "http://g.example/module/web/jpage/dataproxy.jsp?startrecord=1&endrecord=45&perpage=15",
+        {"col": "1", "webid": "1", "path": "/", "columnid": "123"},
+    )
+
+
 def test_next_and_numbered_links() -> None:
     soup = P.soup_of("""<div class="page"><a href="index.html">首页</a><a href="index_1.html">2</a>
         <a href="index_2.html">3</a><a href="index_1.html">下一页</a><a href="../other/index_3.html">x</a>

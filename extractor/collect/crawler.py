@@ -6,11 +6,13 @@ manifest) runs in the calling thread, one fetch at a time, each in its own trans
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 import time
 from collections import Counter, deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,7 +209,7 @@ class Crawler:
                 if host.next_allowed > now:
                     break
                 if host.robots_state == "unknown":
-                    active[self._submit(host, self._fetch_robots, host)] = (None, host)
+                    active[self._submit(host, functools.partial(self._fetch_robots, host))] = (None, host)
                     break
                 if host.robots_state == "pending":
                     break
@@ -218,16 +220,28 @@ class Crawler:
                 if host.robots is not None and not host.robots.can_fetch(job.url, ROBOTS_TOKEN):
                     self._skip_job(job, "robots")
                     continue
-                active[self._submit(host, self.fetcher.get, job.url, self._conditional(job))] = (job, host)
+                active[self._submit(host, self._request(job))] = (job, host)
 
-    def _submit(self, host: _Host, fn: Any, *args: Any) -> Future[Fetched]:
+    def _request(self, job: _Job) -> Callable[[], Fetched]:
+        """The request for a job: a GET (conditional when a copy is stored), or a data-proxy POST."""
+        spec = self.profile["pagination"].get("dataproxy") or {}
+        if (
+            spec.get("method") == "post"
+            and job.entry.kind == "list"
+            and job.url.split("?")[0].endswith("dataproxy.jsp")
+        ):
+            url, form = parse.dataproxy_post(job.url)
+            return functools.partial(self.fetcher.get, url, form=form)
+        return functools.partial(self.fetcher.get, job.url, self._conditional(job))
+
+    def _submit(self, host: _Host, request: Callable[[], Fetched]) -> Future[Fetched]:
         host.active += 1
         host.next_allowed = time.monotonic() + host.delay
         self.summary.requests += 1
         if self.summary.requests >= int(self.limits["max_pages"]):
             self.stopping = True
             log.info("request budget of %d spent; the next run resumes from here", self.limits["max_pages"])
-        return self.pool.submit(fn, *args)
+        return self.pool.submit(request)
 
     def _host(self, url: str) -> _Host:
         key = host_key(url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import socket
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -101,10 +102,13 @@ class Fetcher:
         url: str,
         headers: dict[str, str] | None = None,
         *,
-        keep_body: bool = True,
+        form: dict[str, str] | None = None,
         max_bytes: int | None = None,
     ) -> Fetched:
-        """GET `url`; the body (2xx only) is streamed to a temp file and hashed, cut at the size cap."""
+        """GET `url` (POST `form` when given); a 2xx body is streamed to a temp file and hashed, cut at the cap.
+
+        Network trouble becomes `error`; only a failing disk raises (nothing could be stored anyway).
+        """
         result = Fetched(url=url)
         try:
             if not self.allow_private:
@@ -112,9 +116,11 @@ class Fetcher:
                 if blocked:
                     result.error, result.detail = "private_address", ", ".join(blocked)
                     return result
-            self._stream(url, headers or {}, result, keep_body, max_bytes or self.max_bytes)
-        except OSError as exc:  # name resolution (before any request) or the temp file
+            self._stream(url, headers or {}, form, result, max_bytes or self.max_bytes)
+        except socket.gaierror as exc:
             result.error, result.detail = "dns_error", str(exc)
+        except UnicodeError as exc:  # a host name that IDNA cannot encode
+            result.error, result.detail = "bad_url", str(exc)
         except httpx.TimeoutException as exc:
             result.error, result.detail = "timeout", type(exc).__name__
         except httpx.ConnectError as exc:
@@ -130,10 +136,11 @@ class Fetcher:
         return result
 
     def _stream(
-        self, url: str, headers: dict[str, str], result: Fetched, keep_body: bool, limit: int
+        self, url: str, headers: dict[str, str], form: dict[str, str] | None, result: Fetched, limit: int
     ) -> None:
         deadline = time.monotonic() + self.total_timeout
-        with self.client.stream("GET", url, headers=headers) as response:
+        method = "POST" if form is not None else "GET"
+        with self.client.stream(method, url, headers=headers, data=form) as response:
             if not self.allow_private:
                 # Checked again on the connected socket, against DNS answers that changed in between.
                 stream = response.extensions.get("network_stream")
@@ -143,7 +150,7 @@ class Fetcher:
                     return
             result.status = response.status_code
             result.headers = {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers}
-            if not keep_body or not 200 <= response.status_code < 300:
+            if not 200 <= response.status_code < 300:
                 return
             declared = result.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > limit:

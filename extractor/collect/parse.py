@@ -396,6 +396,18 @@ def dataproxy_pages(raw: str, base: str, spec: dict[str, Any], max_pages: int) -
     return pages
 
 
+_PROXY_PAGING = ("startrecord", "endrecord", "perpage")
+
+
+def dataproxy_post(url: str) -> tuple[str, dict[str, str]]:
+    """Split a data-proxy URL for proxies that answer only POST: paging stays in the query, the rest is the form."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    paging = [(k, v) for k, v in query if k in _PROXY_PAGING]
+    form = {k: v for k, v in query if k not in _PROXY_PAGING}
+    return parts._replace(query=urlencode(paging)).geturl(), form
+
+
 def _first(regex: re.Pattern[str], text: str) -> str | None:
     match = regex.search(text)
     return match.group(1) if match else None

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 # Fixed Last-Modified of every static file, so that reruns see the same validators.
 LAST_MODIFIED = email.utils.formatdate(1_700_000_000, usegmt=True)
@@ -37,6 +37,8 @@ class Hit:
     headers: dict[str, str]
     ended: float = 0.0
     status: int = 0
+    method: str = "GET"
+    form: dict[str, str] = field(default_factory=dict)  # a POST's url-encoded fields
 
     @property
     def route(self) -> str:
@@ -70,8 +72,19 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the request log is the record."""
 
-    def do_GET(self) -> None:
-        hit = Hit(self.path, time.time(), {k.lower(): v for k, v in self.headers.items()})
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(min(length, 65536)).decode("utf-8")).items()}
+        self.do_GET(method="POST", form=form)
+
+    def do_GET(self, method: str = "GET", form: dict[str, str] | None = None) -> None:
+        hit = Hit(
+            self.path,
+            time.time(),
+            {k.lower(): v for k, v in self.headers.items()},
+            method=method,
+            form=form or {},
+        )
         with self.server.lock:
             self.server.log.append(hit)
         try:

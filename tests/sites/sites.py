@@ -182,7 +182,7 @@ def hanweb_records() -> list[tuple[str, str, str]]:
 
 def dataproxy(handler: Handler, hit: Hit) -> None:
     """Hanweb's jpage data proxy: records startrecord..endrecord of column 123 as XML with CDATA."""
-    query = {k: v[0] for k, v in parse_qs(urlsplit(hit.path).query).items()}
+    query = {**hit.form, **{k: v[0] for k, v in parse_qs(urlsplit(hit.path).query).items()}}
     records = hanweb_records() if query.get("columnid") == "123" else []
     start = int(query.get("startrecord", "1"))
     end = min(int(query.get("endrecord", "15")), len(records))
@@ -221,13 +221,28 @@ def same_as(path: str) -> Route:
     return route
 
 
-def hanweb_site() -> Site:
-    """A Hanweb-style township portal: a column fed by the XML data proxy; robots.txt asks for a crawl delay."""
+def post_only(route: Route) -> Route:
+    """A route that answers POST only, as many data proxies do (GET gets 405)."""
+
+    def only(handler: Handler, hit: Hit) -> None:
+        if hit.method != "POST":
+            handler.send(hit, 405, b"", {"Allow": "POST"})
+        else:
+            route(handler, hit)
+
+    return only
+
+
+def hanweb_site(method: str = "get") -> Site:
+    """A Hanweb-style township portal: a column fed by the XML data proxy; robots.txt asks for a crawl delay.
+
+    With method="post" the data proxy answers POST only.
+    """
     return Site(
         root=HERE / "hanweb",
         charset_header="UTF-8",
         routes={
-            "/module/web/jpage/dataproxy.jsp": dataproxy,
+            "/module/web/jpage/dataproxy.jsp": post_only(dataproxy) if method == "post" else dataproxy,
             "/module/download/downfile.jsp": downfile,
             "/art/2022/1/14/art_124_456.html": same_as("/art/2022/1/14/art_123_456.html"),
         },
