@@ -94,3 +94,41 @@ def test_docx_external_entity_is_refused_without_fetching(server: str) -> None:
         load_bytes(out.getvalue(), "xxe.docx")
     assert err.value.code == "E005"
     assert _Counting.hits == []
+
+
+def test_loaders_write_no_files(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import docx
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    pdf_buf = io.BytesIO()
+    c = canvas.Canvas(pdf_buf)
+    c.setFont("STSong-Light", 12)
+    c.drawString(72, 700, "全年办理行政复议案件12件。")
+    c.showPage()
+    c.save()
+    d = docx.Document()
+    d.add_paragraph("全年办理行政复议案件12件。")
+    docx_buf = io.BytesIO()
+    d.save(docx_buf)
+    inputs = {
+        "a.pdf": pdf_buf.getvalue(),
+        "a.docx": docx_buf.getvalue(),
+        "a.html": (Path(__file__).parent / "fixtures" / "load" / "portal_trs.html").read_bytes(),
+        "a.txt": "全年办理行政复议案件12件。".encode("gbk"),
+    }
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HOME", str(work))
+    monkeypatch.setenv("TMPDIR", str(work))
+    monkeypatch.setattr(tempfile, "tempdir", str(work))
+    for name, data in inputs.items():
+        assert "件" in load_bytes(data, name).text
+    assert os.listdir(work) == []

@@ -83,10 +83,11 @@ def _utf16_ascii(head: bytes) -> bytes:
     return head.replace(b"\x00", b"")
 
 
-# Text in any CJK encoding holds no C0 controls but tab, line ends, form feed and the odd stray NUL;
+# Text in any CJK encoding holds no C0 controls but tab, line ends, vertical tab (Word line
+# breaks), form feed, escape and the odd stray NUL;
 # random or compressed bytes hold about 10%.
 _BINARY_CONTROL_RATIO = 0.03
-_TEXT_CONTROLS = frozenset(b"\t\n\r\x0c\x1b")
+_TEXT_CONTROLS = frozenset(b"\t\n\r\x0b\x0c\x1b")
 
 
 def _looks_binary(head: bytes) -> bool:
