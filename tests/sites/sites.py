@@ -5,9 +5,11 @@ Report texts and organ names are constructed for the tests in the style of real 
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import io
 import re
+import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -70,18 +72,22 @@ def report_docx(title: str, *paragraphs: str) -> bytes:
 # Faults
 
 
-def once_then_static(status: int, headers: dict[str, str] | None = None, times: int = 1) -> Route:
-    """Answer `status` (with `headers`) to the first `times` requests, then serve the file."""
+def once_then_static(status: int, headers: dict[str, str] | None = None, dated_retry: float = 0.0) -> Route:
+    """Answer `status` (with `headers`) to the first request, then serve the file.
+
+    With `dated_retry`, also send Retry-After as an HTTP date that many seconds ahead (whole seconds,
+    as HTTP dates have no fractions).
+    """
     count = [0]
 
     def route(handler: Handler, hit: Hit) -> None:
         count[0] += 1
-        if count[0] <= times:
+        if count[0] == 1:
+            extra = dict(headers or {})
+            if dated_retry:
+                extra["Retry-After"] = email.utils.formatdate(time.time() + dated_retry, usegmt=True)
             handler.send(
-                hit,
-                status,
-                b"<html><body>busy</body></html>",
-                {"Content-Type": "text/html", **(headers or {})},
+                hit, status, b"<html><body>busy</body></html>", {"Content-Type": "text/html", **extra}
             )
         else:
             handler.serve_static(hit)
@@ -124,8 +130,11 @@ TRS_PDF_2021 = "/fzzfjs/202203/P020220317512345678901.pdf"
 TRS_PDF_2020 = "/fzzfjs/202103/P020210325498765432101.pdf"
 
 
-def trs_site() -> Site:
-    """A TRS-style county portal: GBK pages, createPageHTML pagination, a 429 and a 503 on the way."""
+def trs_site(dated_retry: float = 0.0) -> Site:
+    """A TRS-style county portal: GBK pages, createPageHTML pagination, a 429 and a 503 on the way.
+
+    `dated_retry` gives the 503 a Retry-After HTTP date that many seconds ahead.
+    """
     return Site(
         root=HERE / "trs",
         encoding="gbk",
@@ -143,7 +152,7 @@ def trs_site() -> Site:
         },
         routes={
             "/fzzfjs/202203/t20220301_118.html": once_then_static(429, {"Retry-After": "1"}),
-            "/fzzfjs/index_1.html": once_then_static(503),
+            "/fzzfjs/index_1.html": once_then_static(503, dated_retry=dated_retry),
         },
     )
 
