@@ -592,6 +592,23 @@ def test_run_on_the_crawl_folder_keeps_source_urls(
     assert len(read_manifest(out / "manifest.csv")) == 7
 
 
+def test_a_crawl_folder_inside_a_corpus_expands_through_its_manifest(
+    tmp_path: Path, generic: tuple[SiteServer, SiteServer, Path, CrawlSummary]
+) -> None:
+    from extractor.runner import expand_inputs
+
+    _, _, out, _ = generic
+    corpus = tmp_path / "corpus"
+    shutil.copytree(out, corpus / "raw")
+    (corpus / "notes.txt").write_text("某街道2021年法治政府建设工作报告", encoding="utf-8")
+    items = expand_inputs([corpus])
+    assert len(items) == 8  # the 7 crawled documents, no list page, and the loose file
+    assert {i.path.name for i in items if not i.source_info} == {"notes.txt"}
+    assert [i.path for i in expand_inputs([corpus / "raw" / "manifest.sqlite"])] == [
+        i.path for i in items if i.source_info
+    ]
+
+
 # ---------------------------------------------------------------------------------------------
 # The README's worked example
 
