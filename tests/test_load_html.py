@@ -249,3 +249,18 @@ def test_shipped_rules_validate_and_bad_selectors_are_refused() -> None:
     unknown_key = dict(data, meta_labels={"索引号": "index_number"})
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(unknown_key, schema)
+
+
+@pytest.mark.parametrize(
+    ("head", "h1", "title"),
+    [
+        ("某区司法局2022年法治政府建设年度报告_某区人民政府", "", "某区司法局2022年法治政府建设年度报告"),
+        ("某市人民政府门户网站 - 某县2023年法治政府建设情况报告", "某县2023年法治政府建设情况报告",
+         "某县2023年法治政府建设情况报告"),
+        ("首页", "", None),
+    ],
+)
+def test_page_title_from_title_tag(head: str, h1: str, title: str | None) -> None:
+    page = (f"<html><head><title>{head}</title></head><body><h1>{h1}</h1>"
+            "<div id='zoom'><p>全年办理行政复议案件12件，行政应诉案件5件，败诉率为零。</p></div></body></html>")
+    assert load_bytes(page.encode(), "t.html").page_meta.get("title") == title

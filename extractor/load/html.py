@@ -81,6 +81,7 @@ class _Rules:
     label_pattern: re.Pattern[str]
     label_keys: dict[str, str]
     meta_tags: dict[str, str]
+    title_separators: re.Pattern[str]
     bold_lead_max: int
 
 
@@ -130,6 +131,7 @@ def _rules() -> _Rules:
         label_pattern=re.compile(f"(?:^|(?<=\\s))(?P<label>{pattern})\\s*[:：]"),
         label_keys={re.sub(r"\s", "", k): v for k, v in labels.items()},
         meta_tags={k.lower(): v for k, v in data["meta_tags"].items()},
+        title_separators=re.compile(data["title_separators"]),
         bold_lead_max=int(data["bold_lead_max"]),
     )
 
@@ -173,6 +175,10 @@ def html_to_loaded(text: str, encoding: str | None = None, warnings: list[str] |
     page_meta, label_elements = _read_meta_table(root, rules)
     for key, value in _read_meta_tags(root, rules).items():
         page_meta.setdefault(key, value)
+    if "title" not in page_meta:
+        title = _page_title(root, rules)
+        if title:
+            page_meta["title"] = title
     # 4. Elements that never hold reading text; the metadata table is in page_meta now (and its
     # dense cells must not win the densest-block vote).
     for el in list(root.iter(*rules.drop_tags)):
@@ -307,6 +313,26 @@ def _read_meta_tags(root: HtmlElement, rules: _Rules) -> dict[str, str]:
         if key and value and key not in meta:
             meta[key] = value[:_META_VALUE_MAX_CHARS]
     return meta
+
+
+# A page title shorter than this is a site or column name, not a document title.
+_MIN_TITLE_CHARS = 6
+
+
+def _page_title(root: HtmlElement, rules: _Rules) -> str | None:
+    """The document title from <title>: the part an <h1> repeats, else the longest part."""
+    title_el = root.find(".//title")
+    if title_el is None:
+        return None
+    parts = [p for p in rules.title_separators.split(_collapse(text_content(title_el)).strip()) if p]
+    if not parts:
+        return None
+    headings = {_collapse(text_content(h)).strip() for h in root.iter("h1", "h2")}
+    for part in parts:
+        if part in headings and len(part) >= _MIN_TITLE_CHARS:
+            return part[:_META_VALUE_MAX_CHARS]
+    best = max(parts, key=len)
+    return best[:_META_VALUE_MAX_CHARS] if len(best) >= _MIN_TITLE_CHARS else None
 
 
 def _select_body(root: HtmlElement, rules: _Rules) -> HtmlElement | None:
