@@ -264,3 +264,13 @@ def test_page_title_from_title_tag(head: str, h1: str, title: str | None) -> Non
     page = (f"<html><head><title>{head}</title></head><body><h1>{h1}</h1>"
             "<div id='zoom'><p>全年办理行政复议案件12件，行政应诉案件5件，败诉率为零。</p></div></body></html>")
     assert load_bytes(page.encode(), "t.html").page_meta.get("title") == title
+
+
+def test_generic_selector_on_a_side_box_yields_to_the_article() -> None:
+    paras = "".join(f"<p>第{i}段：全年办理行政复议案件{i + 10}件，行政应诉案件{i}件，复议纠错率保持稳定。</p>" for i in range(8))
+    page = (
+        "<html><body><div class='content'><p>热点专题：法治政府建设示范创建工作动态，欢迎关注。</p></div>"
+        f"<div class='mainbox'><div class='txt'>{paras}</div></div></body></html>"
+    )
+    lines = load_bytes(page.encode(), "side.html").text.splitlines()
+    assert len(lines) == 8 and lines[0].startswith("第0段")

@@ -187,6 +187,8 @@ def html_to_loaded(text: str, encoding: str | None = None, warnings: list[str] |
     _drop_meta_containers(root, label_elements)
     # 5. The article body.
     body = _select_body(root, rules)
+    if body is not None and _misfired(body, root, rules):
+        body = None
     if body is None:
         _drop_chrome(root, rules, keep=None)
         body = _densest_block(root, rules)
@@ -366,6 +368,23 @@ def _select_body(root: HtmlElement, rules: _Rules) -> HtmlElement | None:
         if _text_len(best) >= rules.min_body_chars:
             return best
     return None
+
+
+# A selector match is trusted unless a block elsewhere on the page holds this many times its text.
+_MISFIRE_RATIO = 3
+
+
+def _misfired(body: HtmlElement, root: HtmlElement, rules: _Rules) -> bool:
+    """Tell whether a CMS selector caught a side box while the article sits elsewhere."""
+    dense = _densest_block(root, rules)
+    if _is_inside(dense, body) or _is_inside(body, dense):
+        return False
+    node: HtmlElement | None = dense
+    while node is not None:
+        if _is_chrome(node, rules.chrome_tokens):
+            return False  # a long footer or link box is not an article
+        node = node.getparent()
+    return _text_len(dense) > _MISFIRE_RATIO * _text_len(body)
 
 
 def _is_chrome(el: HtmlElement, tokens: frozenset[str]) -> bool:
