@@ -219,3 +219,42 @@ def test_bold_from_a_character_style_makes_a_bold_lead() -> None:
     plain.add_run("二是落实专家论证。")
     loaded = load_bytes(_save(d), "s.docx")
     assert loaded.bold_leads == ["（三）健全依法决策机制。"]
+
+
+def test_lists_sharing_a_definition_continue_and_restarted_lists_restart() -> None:
+    import docx
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import qn
+
+    ns = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    d = docx.Document()
+    numbering = d.part.numbering_part.element
+    numbering.find(qn("w:num")).addprevious(parse_xml(_CHINESE_LIST))
+    numbering.append(parse_xml(f'<w:num {ns} w:numId="91"><w:abstractNumId w:val="90"/></w:num>'))
+    numbering.append(parse_xml(f'<w:num {ns} w:numId="92"><w:abstractNumId w:val="90"/></w:num>'))
+    numbering.append(parse_xml(
+        f'<w:num {ns} w:numId="93"><w:abstractNumId w:val="90"/>'
+        '<w:lvlOverride w:ilvl="0"><w:startOverride w:val="1"/></w:lvlOverride></w:num>'
+    ))
+    for num_id, text in [("91", "甲"), ("92", "乙"), ("93", "丙"), ("93", "丁")]:
+        p = d.add_paragraph(text)
+        p._p.get_or_add_pPr().append(
+            parse_xml(f'<w:numPr {ns}><w:ilvl w:val="0"/><w:numId w:val="{num_id}"/></w:numPr>')
+        )
+    assert load_bytes(_save(d), "l.docx").text.splitlines() == ["一、甲", "二、乙", "一、丙", "二、丁"]
+
+
+def test_page_break_inside_a_paragraph_keeps_it_whole() -> None:
+    import docx
+    from docx.enum.text import WD_BREAK
+
+    d = docx.Document()
+    p = d.add_paragraph()
+    p.add_run("全年办理行政复议案件")
+    p.add_run().add_break(WD_BREAK.PAGE)
+    p.add_run("12件。")
+    q = d.add_paragraph()
+    q.add_run("第一行")
+    q.add_run().add_break(WD_BREAK.LINE)
+    q.add_run("第二行")
+    assert load_bytes(_save(d), "b.docx").text.splitlines() == ["全年办理行政复议案件12件。", "第一行", "第二行"]

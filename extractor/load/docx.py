@@ -171,6 +171,9 @@ class _Numbering:
     """Word's automatic list numbering (numbering.xml), rendered as the labels a reader sees."""
 
     levels: dict[str, dict[int, _Level]] = field(default_factory=dict)
+    # Lists (numIds) of one abstract definition share their counters, as in Word, unless a list
+    # overrides a start value (a restarted list): then it counts on its own.
+    counter_key: dict[str, str] = field(default_factory=dict)
     counters: dict[str, dict[int, int]] = field(default_factory=dict)
 
     @classmethod
@@ -182,23 +185,34 @@ class _Numbering:
         abstract: dict[str, dict[int, _Level]] = {}
         for an in root.iterchildren(W + "abstractNum"):
             abstract[an.get(W + "abstractNumId") or ""] = {
-                int(lvl.get(W + "ilvl") or 0): _Level(
+                _int(lvl.get(W + "ilvl"), 0): _Level(
                     fmt=_val(lvl, "numFmt") or "decimal",
                     text=_val(lvl, "lvlText") or "",
                     start=_int(_val(lvl, "start"), 1),
                 )
                 for lvl in an.iterchildren(W + "lvl")
             }
-        levels: dict[str, dict[int, _Level]] = {}
+        numbering = cls()
         for num in root.iterchildren(W + "num"):
-            levels[num.get(W + "numId") or ""] = dict(abstract.get(_val(num, "abstractNumId") or "", {}))
-        return cls(levels=levels)
+            num_id = num.get(W + "numId") or ""
+            abstract_id = _val(num, "abstractNumId") or ""
+            levels = dict(abstract.get(abstract_id, {}))
+            restarted = False
+            for override in num.iterchildren(W + "lvlOverride"):
+                ilvl = _int(override.get(W + "ilvl"), 0)
+                start = _val(override, "startOverride")
+                if start is not None and ilvl in levels:
+                    levels[ilvl] = _Level(levels[ilvl].fmt, levels[ilvl].text, _int(start, 1))
+                    restarted = True
+            numbering.levels[num_id] = levels
+            numbering.counter_key[num_id] = f"num:{num_id}" if restarted else f"abstract:{abstract_id}"
+        return numbering
 
     def label(self, num_id: str, ilvl: int) -> str:
         levels = self.levels.get(num_id)
         if not levels or ilvl not in levels or num_id == "0":
             return ""
-        counters = self.counters.setdefault(num_id, {})
+        counters = self.counters.setdefault(self.counter_key.get(num_id, num_id), {})
         counters[ilvl] = counters.get(ilvl, levels[ilvl].start - 1) + 1
         for deeper in [k for k in counters if k > ilvl]:
             del counters[deeper]
@@ -388,7 +402,8 @@ def _run_text(r: Any) -> str:
             parts.append(el.text or "")
         elif tag == W + "tab":
             parts.append("\t")
-        elif tag in (W + "br", W + "cr"):
+        elif tag == W + "cr" or (tag == W + "br" and el.get(W + "type") in (None, "textWrapping")):
+            # A page or column break leaves the paragraph whole; a line break splits it.
             parts.append("\n")
         elif tag == W + "noBreakHyphen":
             parts.append("-")
