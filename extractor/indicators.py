@@ -99,8 +99,11 @@ def _trigger_regex(trigger: str, gap: int) -> str:
 @functools.cache
 def catalog() -> Catalog:
     """Load and check schemas/indicators.yaml (once per process)."""
-    data = load_schema_yaml("indicators")
-    sections = _known_sections()
+    return compile_catalog(load_schema_yaml("indicators"), _known_sections())
+
+
+def compile_catalog(data: dict[str, Any], sections: set[str]) -> Catalog:
+    """Check a catalog already validated against its JSON schema, and compile it."""
     indicators: list[Indicator] = []
     seen: set[str] = set()
     for i, e in enumerate(data["indicators"]):

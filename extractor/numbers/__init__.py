@@ -41,19 +41,38 @@ MENTION_KEYS = (
 
 
 @functools.cache
-def _wide_chars() -> re.Pattern[str]:
-    """The chars that width normalisation maps (full-width ASCII, odd spaces, odd line breaks)."""
-    from extractor.clean import _WIDTH_TABLE
+def _reading_table() -> tuple[dict[int, int], re.Pattern[str]]:
+    """The char-for-char table to the grammar's reading form, and a regex that finds its chars.
 
-    return re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(_WIDTH_TABLE)) + "]")
+    Width normalisation (full-width ASCII, odd spaces) as in cleaning, plus traditional to
+    simplified characters from rules/numbers.yaml.
+    """
+    from extractor.clean import _WIDTH_TABLE
+    from extractor.numbers.grammar import grammar
+
+    table = {**grammar().traditional, **_WIDTH_TABLE}
+    return table, re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(table)) + "]")
 
 
 def working_text(text: str) -> str:
-    """The text as the grammar reads it: half-width, one char for one char, so spans stay valid."""
-    from extractor.clean import normalise_width
+    """The text as the grammar reads it: half-width and simplified, one char for one char.
 
-    # Cleaned text is already half-width; raw text gets a normalised copy of the same length.
-    return normalise_width(text) if _wide_chars().search(text) else text
+    Spans found in it are valid on `text`; cleaned simplified text is returned as it is.
+    """
+    table, finder = _reading_table()
+    return text.translate(table) if finder.search(text) else text
+
+
+def _as_written(work_surface: str, surface: str, piece: str | None, last: bool = False) -> str | None:
+    """`piece` (found in the reading form) as written in the original surface (萬 for 万, 餘 for 余)."""
+    if not piece or work_surface == surface:
+        return piece
+    i = work_surface.rfind(piece) if last else work_surface.find(piece)
+    return surface[i:i + len(piece)] if i >= 0 else piece
+
+
+# Qualifiers written after the unit; the others stand before it (found first in the surface).
+_AFTER_UNIT = frozenset({"以上", "左右", "以下", "以内", "有余"})
 
 
 def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -79,18 +98,19 @@ def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, A
         # The subject of a number is looked for after the previous number of the same clause.
         left_start = max(cs, prev_end)
         prev_end = cand.end
+        surface, work_surface = text[cand.start:cand.end], work[cand.start:cand.end]
         place = locate(heads, cand.start) if heads else {"section_path": "", "section": None, "part": None}
         record: dict[str, Any] = {
             "value": cand.value,
             "value_high": cand.value_high,
-            "unit": cand.unit,
+            "unit": _as_written(work_surface, surface, cand.unit, last=True),
             "unit_norm": cand.unit_norm,
             "multiplier": cand.multiplier,
-            "approx": cand.approx,
+            "approx": _as_written(work_surface, surface, cand.approx, last=cand.approx in _AFTER_UNIT),
             "kind": cand.kind,
             "delta_value": None,
             "delta_type": None,
-            "surface": text[cand.start:cand.end],
+            "surface": surface,
             "start": cand.start,
             "end": cand.end,
             "sentence": text[ss:se].strip(),

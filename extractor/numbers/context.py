@@ -41,6 +41,7 @@ class ContextRules:
     window: int
     follow_window: int
     stop_words: frozenset[str]
+    predicates: frozenset[str]
 
 
 @functools.cache
@@ -60,6 +61,7 @@ def context_rules() -> ContextRules:
         window=int(raw["subject"]["window"]),
         follow_window=int(raw["subject"]["follow_window"]),
         stop_words=frozenset(raw["subject"]["stop_words"]),
+        predicates=frozenset(raw["subject"]["predicates"]),
     )
 
 
@@ -180,6 +182,8 @@ class TextContext:
             pairs = pairs[1:]  # the window may have cut its first word in two
         left: list[str] = []
         for word, flag in reversed(pairs):
+            if flag == "x" and _is_han(word):
+                flag = "n"  # a word unknown to the tagger: a name, most likely
             if flag in _HARD_STOP or not word.strip():
                 break
             if word in r.stop_words or flag in _SOFT_STOP:
@@ -197,15 +201,18 @@ class TextContext:
             return ""
         pairs = pos_cut(text[end:b])
         out: list[tuple[str, bool]] = []
-        for i, (word, flag) in enumerate(pairs):
+        for i, (word, raw_flag) in enumerate(pairs):
             if word in r.stop_words:
                 break
+            flag = "n" if raw_flag == "x" and _is_han(word) else raw_flag
             if flag.startswith(_CORE_NOUN):
                 out.append((word, True))
                 continue
             nxt = pairs[i + 1][1] if i + 1 < len(pairs) else ""
-            if flag == "v" and not nxt.startswith("n"):
-                break  # a verb inside a noun phrase only before a plain noun (巡防队伍, not 进行管控)
+            # A verb stands inside a noun phrase only before a plain noun and when it is not one of
+            # the common predicates (专职巡防队伍, but 村社区推进试点, 重点人员进行管控).
+            if flag == "v" and (not nxt.startswith("n") or word in r.predicates):
+                break
             if (flag in _MODIFIER and flag != "d") or (out and flag == "d"):
                 out.append((word, False))
             else:
@@ -215,6 +222,11 @@ class TextContext:
             out.pop()
         phrase = "".join(w for w, _ in out)
         return phrase[:_SUBJECT_MAX] if len(phrase) >= 2 else ""
+
+
+def _is_han(word: str) -> bool:
+    """Tell whether a word is made of Chinese characters."""
+    return all("\u4e00" <= ch <= "\u9fff" for ch in word)
 
 
 def _covers(text: str, s: int, e: int, phrase: str) -> bool:

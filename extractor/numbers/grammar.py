@@ -43,6 +43,8 @@ class Grammar:
     """The compiled number grammar."""
 
     version: int
+    # Traditional → simplified, char for char (a str.translate table).
+    traditional: dict[int, int]
     digits: dict[str, int]
     cn_units: dict[str, int]
     cn_big: dict[str, int]
@@ -67,6 +69,7 @@ class Grammar:
     rank_word_chars: str
     context_window: int
     rx_context_before: re.Pattern[str] | None
+    vague_before: tuple[str, ...]
     rx_skip_lines: re.Pattern[str] | None
     rx_skip_spans: re.Pattern[str] | None
     rx_enclosures: tuple[re.Pattern[str], ...]
@@ -88,7 +91,17 @@ class Grammar:
 @functools.cache
 def grammar() -> Grammar:
     """Load, check and compile rules/numbers.yaml (once per process)."""
-    data = load_rules("numbers")
+    return compile_grammar(load_rules("numbers"))
+
+
+def compile_grammar(data: dict[str, Any]) -> Grammar:
+    """Compile number rules already validated against numbers.schema.json."""
+    traditional: dict[int, int] = {}
+    for pair in data["traditional"].split():
+        t, simple = pair
+        if t == simple or ord(t) in traditional or t in "零〇一二两三四五六七八九十百千万亿":
+            raise RulesError(f"numbers.yaml: traditional pair {pair!r} is a repeat, a no-op or a numeral")
+        traditional[ord(t)] = ord(simple)
     num = data["numerals"]
     digits, cn_units, cn_big = dict(num["digits"]), dict(num["units"]), dict(num["big"])
     cn_chars = "".join(sorted(set(digits) | set(cn_units) | set(cn_big)))
@@ -111,8 +124,12 @@ def grammar() -> Grammar:
     unit_alt = _alt(list(units))
     # Numbers never start inside another number, a decimal or a word in Latin letters.
     head = rf"(?<![\d.A-Za-z{re.escape(cn_chars)}])(?<!\d,)"
-    number = rf"(?:(?P<ar>{_AR})|(?P<cn>{cn}))"
-    number2 = rf"(?:(?P<ar2>{_AR})|(?P<cn2>{cn}))"
+    point = re.escape(data["percent"]["decimal_point"])
+    digit_class = f"[{re.escape(''.join(digits))}]"
+    # A Chinese numeral may carry decimals after 点 (三点五万元).
+    cn_dec = f"{cn}(?:{point}{digit_class}+)?"
+    number = rf"(?:(?P<ar>{_AR})|(?P<cn>{cn_dec}))"
+    number2 = rf"(?:(?P<ar2>{_AR})|(?P<cn2>{cn_dec}))"
     rx_count = re.compile(
         rf"{head}{number}(?:\s?(?P<sep>{sep})\s?{number2})?"
         rf"(?P<q1>{qn})?(?P<scale>{scale})?(?P<q2>{qn})? ?(?P<unit>{unit_alt})(?P<post>{qa})?"
@@ -124,8 +141,6 @@ def grammar() -> Grammar:
         rf"{head}(?P<ar>{_AR})(?:\s?(?:{sign_alt})?\s?(?P<sep>{sep})\s?(?P<ar2>{_AR}))?"
         rf" ?(?P<sign>{sign_alt})(?P<post>{qa})?"
     )
-    point = re.escape(pct["decimal_point"])
-    digit_class = f"[{re.escape(''.join(digits))}]"
     rx_percent_cn = re.compile(
         rf"{re.escape(pct['prefix'])}(?P<pcn>{cn}(?:{point}{digit_class}+)?)(?P<post>{qa})?"
     )
@@ -153,6 +168,7 @@ def grammar() -> Grammar:
     forms = frozenset(f["id"] for f in data["forms"])
     return Grammar(
         version=int(data["version"]),
+        traditional=traditional,
         digits=digits,
         cn_units=cn_units,
         cn_big=cn_big,
@@ -180,6 +196,7 @@ def grammar() -> Grammar:
         rx_skip_spans=_compile_list(rej["skip_spans"], "reject.skip_spans"),
         rx_enclosures=tuple(re.compile(e) for e in enclosures),
         rx_set_phrases=_compile_list(phrases, "reject.set_phrases"),
+        vague_before=tuple(rej["vague_before"]),
         bare_one=frozenset(rej["bare_one"]),
         place_suffixes=rej["place_suffixes"],
         delta_up=tuple(dl["up"]),
@@ -299,8 +316,14 @@ class Scanner:
             g.rx_context_before.search(text, max(0, core - g.context_window), core))
 
     def _chinese(self, s: str) -> tuple[Decimal, bool] | None:
-        n = parse_chinese(s, self.g.digits, self.g.cn_units, self.g.cn_big)
-        return None if n is None else (Decimal(n.value), n.bare_scale)
+        g = self.g
+        whole, point, frac = s.partition(g.decimal_point)
+        n = parse_chinese(whole, g.digits, g.cn_units, g.cn_big)
+        if n is None:
+            return None
+        if not point:
+            return Decimal(n.value), n.bare_scale
+        return Decimal(f"{n.value}.{''.join(str(g.digits[ch]) for ch in frac)}"), n.bare_scale
 
     def _number(self, ar: str | None, cn: str | None) -> tuple[Decimal, bool] | None:
         """Parse one number group; returns (value, bare_scale) or None."""
@@ -323,8 +346,8 @@ class Scanner:
         if unit.not_before and after.startswith(unit.not_before) and not post:
             return None
         if cn is not None:
-            if unit.arabic_only:
-                return None
+            if unit.arabic_only or text.endswith(g.vague_before, 0, core):
+                return None  # 十分 (an adverb), 数十次 / 几百人 (vague)
             # 一 alone (一批, 一次性, 一条街) is a quantity only at the end of a clause: 旁听庭审一场。
             if (m.group("sep") is None and cn in g.bare_one and not (scale or q1 or q2)
                     and not (after[:1] in _CLAUSE_END or not after)):

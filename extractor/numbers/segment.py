@@ -38,8 +38,10 @@ def tokenizer() -> Any:
     tk = jieba.Tokenizer()
     tk.initialize()
     for word in _catalog_words():
-        # The smallest frequency that keeps the word whole, so other words segment as before.
-        tk.add_word(word, freq=tk.suggest_freq(word))
+        # The smallest frequency that keeps the word whole, so other words segment as before; a
+        # word new to the dictionary is tagged as a noun phrase (most triggers name things counted).
+        known = tk.FREQ.get(word)
+        tk.add_word(word, freq=tk.suggest_freq(word), tag=None if known else "n")
     return tk
 
 
@@ -48,7 +50,9 @@ def pos_tokenizer() -> Any:
     """A part-of-speech tokenizer over the shared tokenizer."""
     import jieba.posseg
 
-    return jieba.posseg.POSTokenizer(tokenizer())
+    pt = jieba.posseg.POSTokenizer(tokenizer())
+    pt.makesure_userdict_loaded()  # copies the tags of added words into the tagger's table
+    return pt
 
 
 @functools.cache
