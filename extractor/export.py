@@ -181,6 +181,9 @@ def stata_name(name: str) -> str:
         base = "_" + base
     if base in STATA_RESERVED or re.fullmatch(r"str\d+", base):
         base += "_"
+    if len(base) > STATA_NAME_MAX and base.endswith("__flag"):
+        # A panel flag column: `<indicator>_f` still reads as the indicator's flag.
+        base = base[: -len("__flag")] + "_f"
     if len(base) > STATA_NAME_MAX:
         # Keep the readable head and make it unique with a short hash of the full name.
         base = base[: STATA_NAME_MAX - 6] + "_" + hashlib.sha1(name.encode()).hexdigest()[:5]

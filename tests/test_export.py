@@ -205,16 +205,35 @@ def test_dta_round_trip_with_labels_and_name_mapping(run_dir: Path, tmp_path: Pa
     # Long and reserved names are mapped, deterministically.
     panel_names = dict(mapping[mapping["table"] == "panel"][["column", "stata_name"]].itertuples(index=False))
     assert panel_names["normative_docs_legality_reviewed"] == "normative_docs_legality_reviewed"
-    flag = panel_names["normative_docs_legality_reviewed__flag"]
-    assert (
-        len(flag) == 32
-        and flag.startswith("normative_docs_legality_r")
-        and flag == export.stata_name("normative_docs_legality_reviewed__flag")
-    )
     mention_names = dict(
         mapping[mapping["table"] == "mentions"][["column", "stata_name"]].itertuples(index=False)
     )
     assert mention_names["end"] == "end_"
+    flag = panel_names["normative_docs_legality_reviewed__flag"]
+    assert len(flag) == 32 and flag.startswith("normative_docs_legality_re_")
+    assert flag == export.stata_name("normative_docs_legality_reviewed__flag")
+
+
+@pytest.mark.parametrize(
+    ("column", "stata"),
+    [
+        ("report_year", "report_year"),  # valid names stay
+        ("end", "end_"),  # reserved words get a trailing underscore
+        ("in", "in_"),
+        ("str12", "str12_"),
+        ("rule_of_law_special_meetings__flag", "rule_of_law_special_meetings_f"),  # flag suffix shortened
+        ("2021_total", "_2021_total"),
+        ("行政处罚", "____"),
+    ],
+)
+def test_stata_names(column: str, stata: str) -> None:
+    assert export.stata_name(column) == stata
+
+
+def test_stata_names_stay_unique_within_a_table() -> None:
+    names = export.stata_names(["a" * 40, "a" * 40 + "b", "x-y", "x_y"])
+    assert len(set(names.values())) == 4 and all(len(n) <= 32 for n in names.values())
+    assert names["x-y"] == "x_y" and names["x_y"] == "x_y_1"
 
 
 def test_duckdb_tables_views_and_meta(run_dir: Path, tmp_path: Path) -> None:
