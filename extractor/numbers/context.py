@@ -78,6 +78,8 @@ class TextContext:
         # 一是/二是 enumerations open a clause too, without a punctuation mark before them.
         starts.update(m.start() for m in self.rules.rx_enumerator.finditer(text))
         self.clause_starts = sorted(starts)
+        self._scopes: list[tuple[int, int, str]] | None = None
+        self._scope_ends: list[int] = []
 
     def sentence(self, pos: int) -> tuple[int, int]:
         """[start, end) of the sentence holding `pos` (terminator included, newlines excluded)."""
@@ -155,10 +157,14 @@ class TextContext:
 
     def scope(self, sent_start: int, pos: int) -> str | None:
         """The nearest scope phrase (全区, 区政府本级, 以区政府为被申请人…) before `pos` in the sentence."""
-        last = None
-        for m in self.rules.rx_scope.finditer(self.text, sent_start, pos):
-            last = m.group()
-        return last
+        if self._scopes is None:  # one pass over the text, on first use
+            found = [(m.end(), m.start(), m.group()) for m in self.rules.rx_scope.finditer(self.text)]
+            self._scopes = found
+            self._scope_ends = [f[0] for f in found]
+        i = bisect.bisect_right(self._scope_ends, pos) - 1
+        if i >= 0 and self._scopes[i][1] >= sent_start:
+            return self._scopes[i][2]
+        return None
 
     # -- subject ---------------------------------------------------------------------------------
 

@@ -56,6 +56,10 @@ class Grammar:
     qual_before: tuple[tuple[str, str, str], ...]
     rx_qual_before: re.Pattern[str]
     rx_runs: re.Pattern[str]
+    # Chars that may follow a run of numerals in each form (a cheap gate before the regex).
+    count_next: frozenset[str]
+    percent_next: frozenset[str]
+    tenth_next: frozenset[str]
     rx_count: re.Pattern[str]
     rx_percent: re.Pattern[str]
     rx_percent_cn: re.Pattern[str]
@@ -179,6 +183,10 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
         qual_before=qual_before,
         rx_qual_before=re.compile(f"(?:{_alt([e[0] for e in qual_before])})$"),
         rx_runs=re.compile(rf"[\d{re.escape(cn_chars)}]+"),
+        count_next=frozenset({w[0] for w in [*units, *q["after_number"], *data["range_separators"], *scales]}
+                             | {" ", ".", ",", pct["decimal_point"]}),
+        percent_next=frozenset({*(w[0] for w in signs), *(w[0] for w in data["range_separators"]), " ", ".", ","}),
+        tenth_next=frozenset({" ", ".", pct["decimal_point"]}),
         rx_count=rx_count,
         rx_percent=rx_percent,
         rx_percent_cn=rx_percent_cn,
@@ -301,7 +309,8 @@ class Scanner:
         g, text = self.g, self.text
         if self.blocked.hits(core, end):
             return True
-        if g.rx_set_phrases is not None:
+        # Set phrases are written with Chinese numerals (三项制度, 五张网), never with digits.
+        if g.rx_set_phrases is not None and not text[core].isdigit():
             for m in g.rx_set_phrases.finditer(text, max(0, core - 8), min(len(text), end + 8)):
                 if m.start() < end and m.end() > core:
                     return True
@@ -458,15 +467,30 @@ class Scanner:
         A number never starts inside a run (十四五个 holds no 五个), so run starts are enough.
         """
         g, text = self.g, self.text
-        forms = ((g.rx_percent_cn, self.percent_cn), (g.rx_fraction, self.fraction), (g.rx_percent, self.percent),
-                 (g.rx_tenth, self.tenth), (g.rx_count, self.count))
+        pct = g.raw["percent"]
+        prefix, fraction, tenth = pct["prefix"], pct["fraction"], pct["tenth"]
         out: list[Candidate] = []
         done = 0
+        n = len(text)
         for run in g.rx_runs.finditer(text):
             pos = run.start()
             if pos < done:
                 continue
-            for rx, make in forms:
+            # Each form is tried only when the char after the run can continue it: most runs are
+            # a 一 inside a word (统一, 一是) and fail every form at once.
+            nxt = text[run.end()] if run.end() < n else ""
+            tries: list[tuple[re.Pattern[str], Any]] = []
+            if text.startswith(prefix, pos):
+                tries.append((g.rx_percent_cn, self.percent_cn))
+            if text.startswith(fraction, run.end()):
+                tries.append((g.rx_fraction, self.fraction))
+            if nxt in g.percent_next:
+                tries.append((g.rx_percent, self.percent))
+            if nxt == tenth or nxt in g.tenth_next:
+                tries.append((g.rx_tenth, self.tenth))
+            if nxt in g.count_next:
+                tries.append((g.rx_count, self.count))
+            for rx, make in tries:
                 m = rx.match(text, pos)
                 if m is not None:
                     cand = make(m)
