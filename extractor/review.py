@@ -41,7 +41,7 @@ td.num, th.num { text-align:right; font-variant-numeric:tabular-nums; }
 .coverage th.doc { writing-mode:vertical-rl; max-height:14em; white-space:nowrap; font-weight:500; }
 .chip { display:inline-block; padding:0 6px; margin:2px; border-radius:3px; background:var(--c);
         border-bottom:2px solid var(--b); font-size:12px; }
-section.doc { margin-top:28px; padding-top:8px; border-top:3px solid var(--line); }
+section.doc { margin-top:28px; padding-top:8px; border-top:3px solid var(--line); scroll-margin-top:90px; }
 section.doc h2 { font-size:17px; margin:8px 0; }
 dl.meta { display:grid; grid-template-columns:max-content 1fr; gap:0 12px; margin:0 0 8px; }
 dl.meta dt { color:var(--muted); } dl.meta dd { margin:0; }
