@@ -113,11 +113,11 @@ def panel_spec(columns: list[str]) -> list[tuple[str, str]]:
     return [(c, fixed.get(c) or ("string" if c.endswith(FLAG_SUFFIX) else "float64")) for c in columns]
 
 
-def contact_rows(out: Path) -> list[dict[str, Any]]:
-    """Contact details of the run's documents, read from the run's cache (never published in the tables)."""
+def contacts(out: Path) -> dict[str, dict[str, Any]]:
+    """Contact details of the run's documents by doc_id, read from the run's cache (the tables never hold them)."""
     from extractor.panel import iter_records
 
-    wanted = {r.get("doc_id"): r.get("source") for r in iter_records(out / "documents.jsonl")}
+    wanted = {r.get("doc_id") for r in iter_records(out / "documents.jsonl")}
     found: dict[str, dict[str, Any]] = {}
     for path in sorted((out / ".cache").glob("*/*.json.gz")):
         try:
@@ -128,10 +128,21 @@ def contact_rows(out: Path) -> list[dict[str, Any]]:
         doc_id = record.get("doc_id")
         if doc_id in wanted and record.get("contact") and doc_id not in found:
             found[doc_id] = record["contact"]
+    return found
+
+
+def contact_rows(out: Path) -> list[dict[str, Any]]:
+    """Rows of the `contact` table (exported only with --with-contact)."""
+    from extractor.panel import iter_records
+
+    sources: dict[str, str] = {}
+    for r in iter_records(out / "documents.jsonl"):
+        sources.setdefault(r.get("doc_id"), r.get("source"))
+    found = contacts(out)
     return [
         {
             "doc_id": d,
-            "source": wanted[d],
+            "source": sources[d],
             "contact": json.dumps(found[d], ensure_ascii=False, sort_keys=True),
         }
         for d in sorted(found)

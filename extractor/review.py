@@ -404,6 +404,20 @@ def _document(i: int, rec: dict[str, Any], names: dict[str, str]) -> str:
     )
 
 
+def mask_contact(text: str, contact: dict[str, Any]) -> str:
+    """The text with the contact person and phone blanked out, char for char (so every span still fits)."""
+    spans = contact.get("spans") or {}
+    chars = list(text)
+    for span in spans.values():
+        try:
+            start, end = int(span[0]), int(span[1])
+        except (TypeError, ValueError, IndexError):
+            continue
+        for k in range(max(start, 0), min(end, len(chars))):
+            chars[k] = "＊"
+    return "".join(chars)
+
+
 def write_review(out: str | Path, dest: str | Path | None = None) -> Path:
     """Write the review page of a run folder (default OUT/review.html) and return its path."""
     from extractor.outputs import atomic_write_text
@@ -418,7 +432,16 @@ def write_review(out: str | Path, dest: str | Path | None = None) -> Path:
     except (OSError, ValueError):
         run_info = {}
     path = Path(dest) if dest else out / "review.html"
-    page = render(iter_records(jsonl), run_info, catalog(), title=f"extractor review: {out.name}")
+    from extractor.export import contacts
+
+    hidden = contacts(out)
+
+    def records() -> Iterable[dict[str, Any]]:
+        for record in iter_records(jsonl):
+            record["text"] = mask_contact(record.get("text") or "", hidden.get(record.get("doc_id"), {}))
+            yield record
+
+    page = render(records(), run_info, catalog(), title=f"extractor review: {out.name}")
     atomic_write_text(path, page)
     return path
 

@@ -231,3 +231,28 @@ def test_page_in_headless_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert problems == []
     assert all(url.startswith("file://") for url in requests), requests
     assert (tmp_path / "review.png").stat().st_size > 10_000
+
+
+def test_contact_details_are_blanked_on_the_page(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from extractor.runner import Cache
+
+    monkeypatch.setattr(panel, "catalog", lambda: tuple(CATALOG))
+    doc = standard_doc("青石", 2022)
+    doc.text += "（联系人：王某，联系电话：023-00000000）\n"
+    person, phone = doc.text.index("王某"), doc.text.index("023-00000000")
+    doc.contact = {
+        "person": "王某",
+        "phone": "023-00000000",
+        "spans": {"person": [person, person + 2], "phone": [phone, phone + 12]},
+    }
+    out = write_run(tmp_path / "run", [doc])
+    assert "023-00000000" in (out / "documents.jsonl").read_text(
+        encoding="utf-8"
+    )  # the published text has it
+    Cache(out / ".cache").put("0" * 64, doc.to_dict())
+    main(["review", str(out)])
+    page = (out / "review.html").read_text(encoding="utf-8")
+    assert "023-00000000" not in page and "王某" not in page
+    assert "联系人：＊＊，联系电话：" + "＊" * 12 in page
+    # Blanking keeps every offset: the highlights still cover their own surfaces.
+    assert re.search(r'data-ind="admin_penalty_cases"[^>]*>120件</mark>', page)
