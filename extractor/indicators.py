@@ -31,6 +31,8 @@ from extractor.rules import load_schema_yaml, schemas_dir
 
 # Chars a "…" gap inside a trigger may not cross: clause breaks and digits (a gap never spans a number).
 _GAP_BREAKS = r"\d,，;；。:：\n"
+# Words that do not label a list item (共计230人次, 其中12件).
+_LABEL_NOISE = re.compile("共计|累计|合计|总计|其中|分别|全年|共有|达到|以上|左右")
 # Triggers this short are generic words; they count only on jieba word boundaries.
 _SHORT_TRIGGER = 2
 # Confidence of a binding (0–1), from the evidence used:
@@ -39,11 +41,13 @@ _SHORT_TRIGGER = 2
 #   -0.01 per char between trigger and number beyond 3, at most -0.25 (far triggers are weaker);
 #   -0.10 for a trigger of one or two chars (受理, 宣传: generic words);
 #   -0.15 when the trigger fits several indicators and context had to decide;
+#   -0.10 when a 、 list separator stands between trigger and number (the trigger names an
+#         earlier item of the list: 在编执法人员14人、协管人员36人);
 #   +0.05 when the number sits in the indicator's own section;
 # clamped to [0.05, 0.99]. Calibrated by reading bindings on the seed and the golden fixtures.
 _CONF_BEFORE, _CONF_AFTER = 0.90, 0.75
 _CONF_PER_CHAR, _CONF_FREE_CHARS, _CONF_MAX_DISTANCE = 0.01, 3, 0.25
-_CONF_SHORT, _CONF_AMBIGUOUS, _CONF_SECTION = 0.10, 0.15, 0.05
+_CONF_SHORT, _CONF_AMBIGUOUS, _CONF_SECTION, _CONF_LIST = 0.10, 0.15, 0.05, 0.10
 
 
 @dataclass(frozen=True)
@@ -194,6 +198,22 @@ class _Binder:
         self.spans = spans
         self.hits: dict[tuple[int, int], list[_Hit]] = {}
 
+    def _own_list_label(self, cs: int, start: int) -> bool:
+        """Tell whether the list item holding a number (after the last 、) names something itself."""
+        from extractor.numbers.context import context_rules
+
+        cut_at = self.text.rfind("、", cs, start)
+        if cut_at < 0:
+            return False
+        label = _LABEL_NOISE.sub("", self.text[cut_at + 1:start])
+        label = "".join(ch for ch in label if "\u4e00" <= ch <= "\u9fff" and ch not in context_rules().stop_words)
+        return len(label) >= 2
+
+    def _number_between(self, s: int, e: int) -> bool:
+        """Tell whether a mention starts in [s, e)."""
+        i = bisect.bisect_left(self.span_starts, s)
+        return i < len(self.span_starts) and self.span_starts[i] < e
+
     def _inside_mention(self, s: int, e: int) -> bool:
         i = bisect.bisect_right(self.span_starts, e - 1) - 1
         return i >= 0 and self.spans[i][1] > s
@@ -239,10 +259,17 @@ class _Binder:
         if m.get("rule") == "shared_rate" and m.get("subject"):
             candidates += [("subject", _Hit(start, start, t), 0) for t in self.subject_hits(m["subject"])]
         hits = self.clause_hits(cs, ce)
-        # Nearest first; at equal distance the longer (more specific) trigger first.
-        candidates += sorted((("before", h, start - h.end) for h in hits if h.end <= start),
+        # Nearest first; at equal distance the longer (more specific) trigger first. A trigger of
+        # an earlier list item is not borrowed by an item with a label of its own
+        # (在编执法人员14人、协管人员36人: 协管人员 is not 执法人员).
+        own_label = self._own_list_label(cs, start)
+        candidates += sorted((("before", h, start - h.end) for h in hits
+                              if h.end <= start and not (own_label and "、" in self.text[h.end:start])),
                              key=lambda c: (c[2], -(c[1].end - c[1].start)))
-        candidates += sorted((("after", h, h.start - end) for h in hits if h.start >= end),
+        # A trigger after the number is only borrowed when no later number of the clause follows
+        # it: 向8个街道、5个镇下放审批服务事项52项 — 下放 names the 52项, not the 8个 or 5个.
+        candidates += sorted((("after", h, h.start - end) for h in hits
+                              if h.start >= end and not self._number_between(h.end, ce)),
                              key=lambda c: (c[2], -(c[1].end - c[1].start)))
         for side, hit, distance in candidates:
             fits = [ind for ind in self.cat.by_trigger[hit.trigger]
@@ -257,6 +284,9 @@ class _Binder:
                 conf -= _CONF_SHORT
             if len(fits) > 1:
                 conf -= _CONF_AMBIGUOUS
+            gap_text = self.text[hit.end:start] if side == "before" else self.text[end:hit.start]
+            if "、" in gap_text:
+                conf -= _CONF_LIST
             if best.section == m.get("section"):
                 conf += _CONF_SECTION
             return best, hit, side, round(min(0.99, max(0.05, conf)), 2)

@@ -197,3 +197,19 @@ def test_traditional_characters_bind_too() -> None:
 def test_no_mentions_no_rows() -> None:
     assert map_indicators("", []) == []
     assert map_indicators("全年开展专题学习", []) == []
+
+
+def test_a_trigger_after_the_number_belongs_to_a_later_number() -> None:
+    assert bound("向8个街道、5个镇下放审批服务事项52项") == [("items_cancelled_delegated", 52, "项")]
+
+
+def test_a_list_item_with_its_own_label_does_not_borrow_a_trigger() -> None:
+    assert bound("共有在编执法人员14人、协管人员36人") == [("enforcement_personnel", 14, "人")]
+    rows = rows_of("组织领导干部旁听行政案件庭审4场、共计230人次")  # 共计 labels nothing
+    assert [(r["indicator"], r["value"]) for r in rows] == [("trial_observation_participants", 230)]
+    assert rows[0]["confidence"] < 0.9  # the trigger stands before a 、 list separator
+
+
+def test_administrative_licences_next_to_penalty_cases() -> None:
+    assert bound("办理行政处罚案件3418件、行政许可1.9万件") == [
+        ("admin_penalty_cases", 3418, "件"), ("admin_license_decisions", 19000, "件")]
