@@ -3,15 +3,15 @@
 The cascade, in order:
 1. decode (HTTP charset, then <meta charset>, then detection; valid UTF-8 wins a stale declaration);
 2. parse with lxml (no network, no entity expansion, libxml2's depth limit kept);
-3. read page metadata (the 索引号/发文字号/... table and CMS <meta> tags);
-4. drop scripts, styles and other never-text elements;
-5. pick the article body: the portal-CMS selectors of rules/html_chrome.yaml, else the block
-   holding the most paragraph text;
-6. drop chrome and the metadata table inside the body, render one paragraph per line,
-   and collect paragraph-leading bold runs.
+3. read page metadata (the 索引号/发文字号/... table, CMS <meta> tags, else the <title>);
+4. drop scripts, styles and other never-text elements, and the metadata table;
+5. pick the article body: the portal-CMS selectors of rules/html_chrome.yaml (unless one caught a
+   side box), else the block holding the most paragraph text;
+6. drop chrome inside the body, render one paragraph per line, collect paragraph-leading bold runs.
 
 lxml is used directly rather than through BeautifulSoup: the parser is the same libxml2 one, and
-lxml's iterative walkers keep hostile, deeply nested pages away from Python's recursion limit.
+lxml's iterative walkers keep hostile, deeply nested pages away from Python's recursion limit
+(a page past libxml2's depth limit is read as flat text instead).
 """
 
 from __future__ import annotations
@@ -97,21 +97,6 @@ def parse_selector(selector: str) -> _Selector:
         id=ids[0] if ids else None,
         classes=frozenset(name for kind, name in parts if kind == "."),
     )
-
-
-def selector_to_xpath(selector: str) -> str:
-    """Compile one selector of the CSS subset (`tag`, `.class`, `#id`, `tag.class#id`) to XPath."""
-    m = _SELECTOR.match(selector)
-    if not m or not selector:
-        raise ValueError(f"unsupported selector {selector!r}")
-    conds = []
-    for kind, name in _SELECTOR_PART.findall(m.group("rest")):
-        if kind == "#":
-            conds.append(f"@id='{name}'")
-        else:
-            conds.append(f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')")
-    tag = (m.group("tag") or "*").lower()
-    return f"//{tag}" + "".join(f"[{c}]" for c in conds)
 
 
 @functools.cache
