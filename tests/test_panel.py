@@ -59,7 +59,10 @@ def test_townships_sharing_the_county_code_stay_apart() -> None:
     for d in docs:
         d.metadata["region"]["admin_code"] = "500153"  # the county's code, as lookups give it
     rows, _ = _panel(docs)
-    assert [r["region_id"] for r in rows] == ["重庆市/重庆市/荣昌区/桂湖街道", "重庆市/重庆市/荣昌区/青石街道"]
+    assert [r["region_id"] for r in rows] == [
+        "重庆市/重庆市/荣昌区/桂湖街道",
+        "重庆市/重庆市/荣昌区/青石街道",
+    ]
     assert all(r["admin_code"] == "500153" for r in rows)
 
 
