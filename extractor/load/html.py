@@ -54,6 +54,8 @@ _META_CONTAINER_MAX_CHARS = 1200
 _META_ROWS = frozenset({"tr", "li", "p", "dd", "dt", "div"})
 _META_LABEL_MAX_CHARS = 300
 _META_VALUE_MAX_CHARS = 200
+# Elements whose text is code, read before the drop step removes them.
+_NOT_TEXT = frozenset({"script", "style", "noscript", "template", "textarea"})
 _ATTACHMENT = re.compile(r"\.(pdf|docx?|wps|ofd|xlsx?|zip|rar)(\?|#|$)", re.I)
 
 
@@ -244,7 +246,7 @@ def _read_meta_table(root: HtmlElement, rules: _Rules) -> tuple[dict[str, str], 
     meta: dict[str, str] = {}
     found: list[HtmlElement] = []
     for el in root.iter():
-        own = el.text if isinstance(el.tag, str) else None
+        own = el.text if isinstance(el.tag, str) and el.tag not in _NOT_TEXT else None
         if not own:
             continue
         # A table header cell holding only the label: <th>索引号</th><td>…</td>.
