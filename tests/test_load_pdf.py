@@ -504,3 +504,37 @@ def test_letter_spaced_lines_get_no_spaces_but_columns_do(canvas_mod: types.Modu
         assert lines[1] == "全年办理行政复议案件12件，纠错率8.3%。", engine
         assert lines[2].split() == ["行政应诉案件", "15"], engine
         assert lines[3] == "依托smart city平台", engine
+
+
+def _text_then_blank_pages(canvas_mod: types.ModuleType, blank: int, last_line: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    c = canvas_mod.Canvas(buf)
+    c.setFont(FONT, 12)
+    c.drawString(72, 700, "封面：某镇2023年法治政府建设情况报告（扫描件）")
+    c.showPage()
+    for _ in range(blank):
+        c.rect(72, 72, 300, 500, fill=1)
+        c.showPage()
+    if last_line:
+        c.setFont(FONT, 12)
+        c.drawString(400, 700, last_line)
+        c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def test_mostly_scanned_pdf_goes_to_ocr_when_available(
+    canvas_mod: types.ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from extractor.model import Loaded
+
+    module = types.ModuleType("extractor.load.ocr")
+    module.__spec__ = importlib.machinery.ModuleSpec("extractor.load.ocr", None)
+    module.available = lambda: True  # type: ignore[attr-defined]
+    module.ocr_pdf = lambda data, limits: Loaded(format="pdf", text="OCR", text_source="ocr")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "extractor.load.ocr", module)
+    assert load_bytes(_text_then_blank_pages(canvas_mod, 2), "scan.pdf").text_source == "ocr"
+    # A short last page (the date) is not a scanned page.
+    dated = load_bytes(_text_then_blank_pages(canvas_mod, 0, "2024年1月5日"), "dated.pdf")
+    assert dated.text_source == "pdfium" and dated.warnings == []
+    assert dated.text.splitlines()[-1] == "2024年1月5日"

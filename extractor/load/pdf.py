@@ -47,6 +47,9 @@ _GARBLED = re.compile("[\ue000-\uf8ff\ufffd\x00-\x08\x0b\x0e-\x1f]")
 _MIN_DOUBLED_LEN = 4
 # A gap this wide (in em, above the line's usual gap) between Latin letters or digits is a space.
 _LATIN_SPACE_EM = 0.2
+# At least this share of pages without a text layer sends the whole document to OCR (when the
+# extra is installed): a scan with a typed cover page is still a scan.
+_OCR_SHARE = 0.5
 # Page numbers sit among the two first or two last lines of a page (a footer line may follow).
 _PAGE_NUMBER_LINES = 2
 
@@ -148,14 +151,20 @@ def load_pdf(data: bytes, limits: Limits, engine: Engine = "auto") -> Loaded:
         for i, page in zip(redo, _pdfplumber_pages(data, redo, layout), strict=True):
             pages[i] = page
     done: list[PageLines] = [p for p in pages if p is not None]
-    # 3. Scanned or unreadable: OCR if available, else a clear status.
+    # 3. Scanned or unreadable: OCR if available, else a clear status. A short last page (the
+    # date line) has little text but is not a scan.
     textless = [p for p in done if p.chars < layout.min_page_chars or p.garbled]
+    garbled = sum(1 for p in done if p.garbled)
     if len(textless) == len(done):
-        garbled = sum(1 for p in done if p.garbled)
         return _scanned(data, limits, n_pages, garbled)
-    if textless:
-        warnings.append(f"{len(textless)} of {n_pages} page(s) have no readable text layer (scanned pages?)")
-    text = rebuild_text(done, layout)
+    blank = sum(1 for p in done if p.chars == 0 or p.garbled)
+    if blank >= _OCR_SHARE * len(done) and _ocr() is not None:
+        return _scanned(data, limits, n_pages, garbled)
+    if blank:
+        warnings.append(f"{blank} of {n_pages} page(s) have no readable text layer (scanned pages?)")
+    # An unreadable text layer is noise; its page contributes nothing.
+    readable = [p if not p.garbled else PageLines([], p.width, p.height, 0, True, p.engine) for p in done]
+    text = rebuild_text(readable, layout)
     source = "pdfplumber" if any(p.engine == "pdfplumber" for p in done) else "pdfium"
     return Loaded(format="pdf", text=text, pages=n_pages, text_source=source, warnings=warnings)
 
@@ -167,13 +176,20 @@ def _pdfium_detail(exc: Exception) -> str:
     return msg[:200]
 
 
+def _ocr() -> Any:
+    """The OCR module when the `ocr` extra is installed and ready, else None."""
+    if importlib.util.find_spec("extractor.load.ocr") is None:
+        return None
+    ocr = importlib.import_module("extractor.load.ocr")
+    return ocr if ocr.available() else None
+
+
 def _scanned(data: bytes, limits: Limits, pages: int, garbled: int) -> Loaded:
     """Hand a PDF without usable text to OCR when the `ocr` extra is installed and ready."""
-    if importlib.util.find_spec("extractor.load.ocr") is not None:
-        ocr = importlib.import_module("extractor.load.ocr")
-        if ocr.available():
-            loaded: Loaded = ocr.ocr_pdf(data, limits)
-            return loaded
+    ocr = _ocr()
+    if ocr is not None:
+        loaded: Loaded = ocr.ocr_pdf(data, limits)
+        return loaded
     if garbled:
         raise DocumentError("E015", pages=pages)
     raise DocumentError("E006", pages=pages)
