@@ -28,8 +28,9 @@ _MC_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fal
 _BOMB_RATIO = 200
 _BOMB_MIN_SIZE = 10 * 1024 * 1024
 _MAX_MEMBERS = 5000
-# What reading a damaged zip member can raise (bad CRC, bad deflate data, unknown compression).
-_ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError)
+# What reading a damaged zip member can raise (bad CRC, bad deflate data, unknown compression,
+# RuntimeError for a member flagged as encrypted).
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, zlib.error, NotImplementedError, RuntimeError)
 # A DTD must come before the root element; this much of each XML part is scanned for one.
 _PROLOG_BYTES = 64 * 1024
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
@@ -46,7 +47,7 @@ def check_package(data: bytes, limits: Limits) -> None:
     """Refuse zip bombs and XML with DTDs before anything is decompressed into memory."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
         raise DocumentError("E005", fmt="docx", detail=str(exc)[:200]) from None
     with zf:
         infos = zf.infolist()

@@ -60,7 +60,8 @@ def _sniff_zip(data: bytes) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    # NotImplementedError: a header asking for a zip version newer than zipfile reads.
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
         # A damaged or truncated package: the local file headers still name its parts.
         head = data[: 1 << 20]
         if b"word/" in head:
