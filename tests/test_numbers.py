@@ -209,6 +209,7 @@ REJECTED = [
     "七五普法", "马上办、一次办", "最多跑一次", "《关于加强3项工作的意见》", "第十二条", "进一步", "一批群众",
     "一次性告知", "百名律师进千村", "送法律进万家", "三台县", "五台山", "十分重要", "三番五次", "千家万户",
     "“十四五”规划", "唯一一个", "数十次", "几百人", "一条街", "第一个试点区域", "习近平法治思想“十一个坚持”",
+    "打造15分钟公共法律服务圈", "落实中央八项规定精神", "推进三所一庭一队联动", "党的二十届三中全会", "提供7×24小时服务",
 ]
 
 
@@ -241,6 +242,16 @@ def test_change_or_level(text: str, value: float | None, delta: tuple[str, float
     (m,) = find_mentions(text, [])
     assert m["value"] == value
     assert ((m["delta_type"], m["delta_value"]) if m["delta_type"] else None) == delta
+
+
+def test_items_listed_after_a_change_are_changes() -> None:
+    def deltas(text: str) -> list[tuple[Any, Any, Any]]:
+        return [(m["value"], m["delta_type"], m["delta_value"]) for m in find_mentions(text, [])]
+
+    assert deltas("同比分别增长12%、15%") == [(None, "pct", 12), (None, "pct", 15)]
+    assert deltas("较上年分别增加3件和5件") == [(None, "abs", 3), (None, "abs", 5)]
+    assert deltas("分别下降2个百分点、3个百分点") == [(None, "pp", -2), (None, "pp", -3)]
+    assert deltas("同比增长12%、满意率98%") == [(None, "pct", 12), (98, None, None)]
 
 
 def test_one_value_shared_by_listed_rates() -> None:

@@ -123,7 +123,10 @@ def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, A
             "scope": ctx.scope(ss, cand.start),
             "rule": cand.rule,
         }
-        change = ctx.delta(cand, cs)
+        # 同比分别增长12%、15%, 分别下降2个、3个百分点: an item listed right after a change is a
+        # change too, with the same direction.
+        listed = ctx.listed_change(cand, mentions[-1]) if mentions and mentions[-1]["delta_type"] else None
+        change = listed or ctx.delta(cand, cs)
         if change is not None:
             # A change is never a level: the value moves to the delta fields.
             record["delta_type"], record["delta_value"] = change

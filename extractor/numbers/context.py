@@ -6,6 +6,7 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from extractor.numbers.grammar import Candidate, Grammar, _alt, grammar
 from extractor.numbers.segment import pos_cut
@@ -14,6 +15,7 @@ _SENTENCE_END = re.compile(r"[。！？!?\n]")
 # One percentage after a list of rates: 办结率、满意率均为100%.
 _SHARED_TAIL = re.compile(r"(?:均|都|全部|皆)(?:为|达到?|保持在?|实现|是|在)?了?$")
 _LIST_SPLIT = re.compile(r"、|以及|和")
+_LIST_JOINS = frozenset({"、", "和", "及", "与", ",、"})
 _RATE_END = ("率", "度")
 TARGET_PARTS = frozenset({"problems", "next_year_plan", "plan"})
 
@@ -127,6 +129,16 @@ class TextContext:
         if compared:
             return "abs", sign * cand.value
         return None
+
+    def listed_change(self, cand: Candidate, prev: dict[str, Any]) -> tuple[str, int | float] | None:
+        """A change when the number follows a change with only 、 or 和 between (增长12%、15%)."""
+        if cand.value is None or self.text[prev["end"]:cand.start] not in _LIST_JOINS:
+            return None
+        same_family = (cand.kind == "rate") == (prev["delta_type"] in ("pct", "pp"))
+        if not same_family or (prev["delta_type"] == "pp") != (cand.unit in self.g.pp_units):
+            return None
+        sign = -1 if prev["delta_value"] < 0 else 1
+        return prev["delta_type"], sign * cand.value
 
     # -- one value for several rates ----------------------------------------------------------
 

@@ -166,7 +166,7 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
     for opening, closing, max_len in rej["enclosures"]:
         body = f"[^{re.escape(opening + closing)}\\n]" + ("*" if max_len == 0 else f"{{0,{int(max_len)}}}")
         enclosures.append(re.escape(opening) + body + re.escape(closing))
-    phrases = [re.escape(p).replace(re.escape("{n}"), cn) for p in rej["set_phrases"]]
+    phrases = [re.escape(p).replace(re.escape("{n}"), rf"(?:\d+|{cn})") for p in rej["set_phrases"]]
     dl = data["deltas"]
     verbs = [*dl["up"], *dl["down"]]
     forms = frozenset(f["id"] for f in data["forms"])
@@ -309,8 +309,7 @@ class Scanner:
         g, text = self.g, self.text
         if self.blocked.hits(core, end):
             return True
-        # Set phrases are written with Chinese numerals (三项制度, 五张网), never with digits.
-        if g.rx_set_phrases is not None and not text[core].isdigit():
+        if g.rx_set_phrases is not None:
             for m in g.rx_set_phrases.finditer(text, max(0, core - 8), min(len(text), end + 8)):
                 if m.start() < end and m.end() > core:
                     return True
