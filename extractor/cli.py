@@ -16,13 +16,15 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-bytes", type=int, default=50 * 1024 * 1024, help="largest input file (default 50 MB)")
     g.add_argument("--max-pages", type=int, default=500, help="largest PDF page count (default 500)")
     g.add_argument("--time-limit", type=float, default=120.0, help="seconds per document (default 120)")
+    g.add_argument("--ocr-pages", type=int, default=50, help="pages OCRed in a scanned PDF (default 50)")
 
 
 def _options(args: argparse.Namespace) -> object:
     from extractor.load import Limits
     from extractor.pipeline import Options
 
-    return Options(limits=Limits(max_bytes=args.max_bytes, max_pages=args.max_pages, time_limit=args.time_limit))
+    return Options(limits=Limits(max_bytes=args.max_bytes, max_pages=args.max_pages, time_limit=args.time_limit,
+                                 ocr_pages=args.ocr_pages))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import json
 import socket
 import unicodedata
 from collections import Counter
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from scanned import PAGE_BREAK, image_only_pdf, require_cjk_font, seed_part, typeset_pdf
 
+from extractor import cli
 from extractor.clean import clean
 from extractor.load import Limits, ocr
 from extractor.load.ocr import _Box, merge_rows
@@ -86,7 +88,8 @@ def test_ocr_recovers_headings_and_numbers_of_a_scanned_report(seed_pdfs: tuple[
     assert "—" not in scan_doc.text
 
 
-def test_ocr_runs_with_the_network_unreachable(short_scan: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ocr_runs_with_the_network_unreachable(short_scan: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise OSError("network unreachable (blocked by the test)")
 
@@ -97,11 +100,14 @@ def test_ocr_runs_with_the_network_unreachable(short_scan: bytes, monkeypatch: p
         socket.create_connection(("127.0.0.1", 9))
     # Load the models again with the network blocked, as a fresh worker process would.
     ocr._engine.cache_clear()
-    loaded = ocr.ocr_pdf(short_scan, Limits(ocr_pages=1))
-    text = clean(loaded.text).text
-    assert "行政处罚案件36件" in text and "97.5%" in text
-    assert loaded.text_source == "ocr" and loaded.pages == 2
-    assert loaded.warnings == ["OCR stopped after 1 of 2 pages (page limit)"]
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(short_scan)
+    assert cli.main(["extract", str(scan), "--ocr-pages", "1"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["status"], record["text_source"], record["pages"]) == ("ok", "ocr", 2)
+    assert record["warnings"] == ["OCR stopped after 1 of 2 pages (page limit)"]
+    assert "行政处罚案件36件" in record["text"] and record["text"].count("主要工作成效") == 1
+    assert {(36, "件"), (128, "件"), (97.5, "%")} <= {(m["value"], m["unit"]) for m in record["mentions"]}
 
 
 def test_ocr_stops_early_when_the_time_budget_runs_out(short_scan: bytes) -> None:
