@@ -31,8 +31,8 @@ from extractor.rules import load_schema_yaml, schemas_dir
 
 # Chars a "…" gap inside a trigger may not cross: clause breaks and digits (a gap never spans a number).
 _GAP_BREAKS = r"\d,，;；。:：\n"
-# Words that do not label a list item (共计230人次, 其中12件).
-_LABEL_NOISE = re.compile("共计|累计|合计|总计|其中|分别|全年|共有|达到|以上|左右")
+# Words that do not label a list item (共计230人次, 其中12件, 省级2个、市级8个).
+_LABEL_NOISE = re.compile("共计|累计|合计|总计|其中|分别|全年|共有|达到|以上|左右|(?:国家|省|市|县|区|镇|乡)级")
 # Triggers this short are generic words; they count only on jieba word boundaries.
 _SHORT_TRIGGER = 2
 # Confidence of a binding (0–1), from the evidence used:

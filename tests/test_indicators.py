@@ -213,3 +213,25 @@ def test_a_list_item_with_its_own_label_does_not_borrow_a_trigger() -> None:
 def test_administrative_licences_next_to_penalty_cases() -> None:
     assert bound("办理行政处罚案件3418件、行政许可1.9万件") == [
         ("admin_penalty_cases", 3418, "件"), ("admin_license_decisions", 19000, "件")]
+
+
+BUGS = [  # bindings that went wrong once, named by what they reproduce
+    ("全县一审行政诉讼案件收案152件", [("admin_litigation_cases", 152, "件")]),  # 收案 is no reconsideration here
+    ("县政府作为被申请人的行政复议案件37件", [("admin_review_received", 37, "件")]),
+    ("新增省级民主法治示范村2个、市级8个", [("demo_rule_of_law_villages", 2, "个"), ("demo_rule_of_law_villages", 8, "个")]),
+    ("全年网上办件28.6万件", [("gov_service_volume", 286000, "件")]),
+    ("审核县政府规范性文件12件", [("normative_docs_legality_reviewed", 12, "件")]),
+    ("抽查案卷400卷,合格率97.5%", [("case_files_reviewed", 400, "卷"), ("case_file_pass_rate", 97.5, "%")]),
+    ("对习近平法治思想宣传、宣讲100余次", []),  # not a legal-publicity event
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BUGS)
+def test_bindings_caught_as_bugs(text: str, expected: list[tuple[str, float, str]]) -> None:
+    assert bound(text) == expected
+
+
+def test_a_target_cue_opening_the_sentence_governs_it() -> None:
+    rows = rows_of("力争行政复议纠错率控制在15%以内,全年开展普法活动不少于300场。")
+    assert [(r["indicator"], r["is_target"]) for r in rows] == [
+        ("admin_review_correction_rate", True), ("publicity_events", True)]

@@ -118,7 +118,7 @@ def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, A
             "section": place.get("section"),
             "part": place.get("part"),
             "is_target": bool(place.get("part") in TARGET_PARTS or place.get("section") in TARGET_PARTS
-                              or ctx.is_target_cue(cs, cand.start)),
+                              or ctx.is_target_cue(cs, cand.start, ss)),
             "subject": None,
             "scope": ctx.scope(ss, cand.start),
             "rule": cand.rule,

@@ -155,17 +155,27 @@ class TextContext:
 
     # -- target, scope ---------------------------------------------------------------------------
 
-    def is_target_cue(self, clause_start: int, pos: int) -> bool:
-        """Tell whether a plan/target word (力争, 确保, 拟, 将 + verb…) precedes `pos` in its clause."""
+    def is_target_cue(self, clause_start: int, pos: int, sentence_start: int | None = None) -> bool:
+        """Tell whether a plan/target word (力争, 确保, 拟, 将 + verb…) precedes `pos` in its clause.
+
+        A cue that opens the sentence (力争…，确保…，全年…) governs all of it.
+        """
         r, text = self.rules, self.text
-        for m in r.rx_target.finditer(text, clause_start, pos):
-            s, e = m.span()
-            if any(_covers(text, s, e, phrase) for phrase in r.target_not if m.group() in phrase):
-                continue
-            if m.group() == "将" and not text.startswith(r.future_verbs, e):
-                continue
-            return True
-        return False
+        if sentence_start is not None and sentence_start < clause_start:
+            lead = sentence_start
+            while lead < clause_start and text[lead].isspace():
+                lead += 1
+            head = r.rx_target.match(text, lead)
+            if head is not None and self._is_cue(head):
+                return True
+        return any(self._is_cue(m) for m in r.rx_target.finditer(text, clause_start, pos))
+
+    def _is_cue(self, m: re.Match[str]) -> bool:
+        r, text = self.rules, self.text
+        s, e = m.span()
+        if any(_covers(text, s, e, phrase) for phrase in r.target_not if m.group() in phrase):
+            return False
+        return m.group() != "将" or text.startswith(r.future_verbs, e)
 
     def scope(self, sent_start: int, pos: int) -> str | None:
         """The nearest scope phrase (全区, 区政府本级, 以区政府为被申请人…) before `pos` in the sentence."""
