@@ -229,3 +229,14 @@ def test_seed_sections(seed_text: str) -> None:
 
 def test_locate_without_headings_is_measures_not_preamble() -> None:
     assert locate([], 10) == {"section_path": "", "section": "measures_general", "part": "measures"}
+
+
+def test_section_always_agrees_with_part() -> None:
+    # A long run-in sentence that names 存在问题 decides no part, and is no problems section either.
+    found = headings_of(
+        "一、主要举措\n1.着力研究解决基层法治基础薄弱、法治人才不足、执法力量分散、宣传覆盖面不广、群众参与度不高等存在问题。"
+        "全年开展普法宣传20场,法治宣传覆盖各村。"
+    )
+    assert (found[1]["part"], found[1]["section"]) == ("measures", "legal_publicity")
+    for h in headings_of(REPORT):
+        assert taxonomy()[h["section"]].part == h["part"]

@@ -124,9 +124,13 @@ def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
 
 
 def _topic(hits: dict[str, tuple[int, int, list[str]]], prefer: str | None = None) -> str | None:
-    """The best topical (content or zone) section among keyword hits; general only as a last resort."""
+    """The best topical section among keyword hits.
+
+    Sections that decide a part (problems, plan, other matters, the catch-all) are no topics: they
+    come only from the part decision, so a heading's section always agrees with its part.
+    """
     tax = taxonomy()
-    topical = {k: v for k, v in hits.items() if tax[k].kind != "general"}
+    topical = {k: v for k, v in hits.items() if not tax[k].decides_part}
     if not topical:
         return None
     # Highest score; ties go to the section the ancestors already have, then to the first named.
