@@ -146,11 +146,12 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
         rf" ?(?P<sign>{sign_alt})(?P<post>{qa})?"
     )
     rx_percent_cn = re.compile(
-        rf"{re.escape(pct['prefix'])}(?P<pcn>{cn}(?:{point}{digit_class}+)?)(?P<post>{qa})?"
+        rf"{re.escape(pct['prefix'])}(?:(?P<pcn>{cn}(?:{point}{digit_class}+)?)|(?P<par>{_AR}))(?P<post>{qa})?"
     )
     rx_tenth = re.compile(rf"{head}{number}{re.escape(pct['tenth'])}(?P<post>{qa})?")
     rx_fraction = re.compile(
         rf"(?<![{re.escape(cn_chars)}])(?P<den>{cn}){re.escape(pct['fraction'])}(?P<num>{cn}(?:{point}{digit_class}+)?)"
+        rf"(?P<post>{qa})?"
     )
     rej = data["reject"]
 
@@ -415,14 +416,17 @@ class Scanner:
                          None if high is None else _num(high), "range" if high is not None else "percent", core)
 
     def percent_cn(self, m: re.Match[str]) -> Candidate | None:
-        """百分之九十五, 百分之百."""
+        """百分之九十五, 百分之百, 百分之95."""
         g = self.g
         core = m.start()
-        value = parse_chinese_decimal(m.group("pcn"), g.decimal_point, g.digits, g.cn_units, g.cn_big)
+        if m.group("par") is not None:
+            value: float | None = float(m.group("par").replace(",", ""))
+        else:
+            value = parse_chinese_decimal(m.group("pcn"), g.decimal_point, g.digits, g.cn_units, g.cn_big)
         if value is None or value > 1000:
             return None
         start, qual = self._qualifier(core)
-        if self._rejected(core, start, m.end("pcn")):
+        if self._rejected(core, start, m.end("pcn") if m.group("pcn") else m.end("par")):
             return None
         return Candidate(start, m.end(), _num(Decimal(str(value))), "%", "%", "rate", 1,
                          qual or m.group("post"), None, "percent_chinese", core)
@@ -446,17 +450,18 @@ class Scanner:
                          qual or m.group("post"), None, "tenth", core)
 
     def fraction(self, m: re.Match[str]) -> Candidate | None:
-        """三分之一 (as a percentage, rounded to two decimals)."""
+        """三分之一, 千分之三 (as a percentage, rounded to two decimals)."""
         g = self.g
         den = self._chinese(m.group("den"))
         num = parse_chinese_decimal(m.group("num"), g.decimal_point, g.digits, g.cn_units, g.cn_big)
-        if den is None or num is None or den[0] == 0 or den[1]:
+        # A bare scale word is a denominator only as 千分之 / 万分之 (百分之 is a percentage).
+        if den is None or num is None or den[0] == 0 or (den[1] and den[0] < 1000):
             return None
-        if self._rejected(m.start(), m.start(), m.end()):
+        if self._rejected(m.start(), m.start(), m.end("num")):
             return None
         pct = (Decimal(str(num)) * 100 / den[0]).quantize(Decimal("0.01"))
-        return Candidate(m.start(), m.end(), _num(pct), g.raw["percent"]["fraction"], "%", "rate", 1, None, None,
-                         "fraction", m.start())
+        return Candidate(m.start(), m.end(), _num(pct), g.raw["percent"]["fraction"], "%", "rate", 1,
+                         m.group("post"), None, "fraction", m.start())
 
     def scan(self) -> list[Candidate]:
         """Every quantity candidate in the text, non-overlapping, in reading order.
