@@ -61,3 +61,10 @@ def test_seed_trailer_chrome_removed_and_note_kept(seed_text: str) -> None:
     assert "国务院部门网站" not in text
     assert "其他网站" not in text
     assert text.rstrip().endswith("(联系人:雷敏,联系电话:61478313)")
+
+
+def test_contact_note_after_signature_kept_without_brackets() -> None:
+    text = "正文。\n特此报告。\n某某街道办事处\n2023年2月1日\n联系人:张某,联系电话:023-00000000\n网站地图\n国务院部门网站"
+    cleaned = clean(text).text
+    assert cleaned.endswith("联系人:张某,联系电话:023-00000000")
+    assert "网站地图" not in cleaned
