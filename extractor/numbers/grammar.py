@@ -77,7 +77,10 @@ class Grammar:
     rx_skip_lines: re.Pattern[str] | None
     rx_skip_spans: re.Pattern[str] | None
     rx_enclosures: tuple[re.Pattern[str], ...]
-    rx_set_phrases: re.Pattern[str] | None
+    # Set phrases that open with a numeral ("{n}项制度"): matched at the number itself.
+    rx_numeral_phrases: re.Pattern[str] | None
+    # Set phrases written out in full (最多跑一次, 三审三校): found once per text.
+    rx_literal_phrases: re.Pattern[str] | None
     bare_one: frozenset[str]
     place_suffixes: str
     delta_up: tuple[str, ...]
@@ -167,7 +170,10 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
     for opening, closing, max_len in rej["enclosures"]:
         body = f"[^{re.escape(opening + closing)}\\n]" + ("*" if max_len == 0 else f"{{0,{int(max_len)}}}")
         enclosures.append(re.escape(opening) + body + re.escape(closing))
-    phrases = [re.escape(p).replace(re.escape("{n}"), rf"(?:\d+|{cn})") for p in rej["set_phrases"]]
+    numeral = rf"(?:\d+|{cn})"
+    heads = [p[3:] for p in rej["set_phrases"] if p.startswith("{n}") and "{n}" not in p[3:]]
+    others = [p for p in rej["set_phrases"] if not (p.startswith("{n}") and "{n}" not in p[3:])]
+    literals = [re.escape(p).replace(re.escape("{n}"), numeral) for p in others]
     dl = data["deltas"]
     verbs = [*dl["up"], *dl["down"]]
     forms = frozenset(f["id"] for f in data["forms"])
@@ -204,7 +210,8 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
         rx_skip_lines=_compile_list(rej["skip_lines"], "reject.skip_lines"),
         rx_skip_spans=_compile_list(rej["skip_spans"], "reject.skip_spans"),
         rx_enclosures=tuple(re.compile(e) for e in enclosures),
-        rx_set_phrases=_compile_list(phrases, "reject.set_phrases"),
+        rx_numeral_phrases=re.compile(f"{numeral}(?:{_alt(heads)})") if heads else None,
+        rx_literal_phrases=_compile_list(sorted(literals, key=len, reverse=True), "reject.set_phrases"),
         vague_before=tuple(rej["vague_before"]),
         bare_one=frozenset(rej["bare_one"]),
         place_suffixes=rej["place_suffixes"],
@@ -271,8 +278,9 @@ def blocked_spans(g: Grammar, text: str) -> _Blocked:
             ls = text.rfind("\n", 0, m.start()) + 1
             le = text.find("\n", m.end())
             spans.append((ls, len(text) if le < 0 else le))
-    if g.rx_skip_spans is not None:
-        spans.extend(m.span() for m in g.rx_skip_spans.finditer(text))
+    for rx in (g.rx_skip_spans, g.rx_literal_phrases):
+        if rx is not None:
+            spans.extend(m.span() for m in rx.finditer(text))
     # One pattern per enclosure: each opens with a literal char, which the regex engine skips to fast.
     for rx in g.rx_enclosures:
         spans.extend(m.span() for m in rx.finditer(text))
@@ -310,10 +318,8 @@ class Scanner:
         g, text = self.g, self.text
         if self.blocked.hits(core, end):
             return True
-        if g.rx_set_phrases is not None:
-            for m in g.rx_set_phrases.finditer(text, max(0, core - 8), min(len(text), end + 8)):
-                if m.start() < end and m.end() > core:
-                    return True
+        if g.rx_numeral_phrases is not None and g.rx_numeral_phrases.match(text, core):
+            return True
         left = text[max(0, start - 6):start].rstrip(" ")
         if left.endswith(g.ordinal_before):
             return True
