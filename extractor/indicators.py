@@ -187,12 +187,11 @@ class _Binder:
     """Binds the mentions of one text; caches trigger hits per clause."""
 
     def __init__(self, text: str, mentions: list[dict[str, Any]]) -> None:
-        from extractor.numbers.context import TextContext
-        from extractor.numbers.grammar import grammar
+        from extractor.numbers.context import text_context
 
         self.cat = catalog()
         self.text = text
-        self.ctx = TextContext(grammar(), text)
+        self.ctx = text_context(text)
         spans = sorted((int(m["start"]), int(m["end"])) for m in mentions)
         self.span_starts = [s for s, _ in spans]
         self.spans = spans

@@ -77,7 +77,7 @@ _AFTER_UNIT = frozenset({"以上", "左右", "以下", "以内", "有余"})
 
 def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Return every numeric mention of a cleaned text, in reading order."""
-    from extractor.numbers.context import TARGET_PARTS, TextContext
+    from extractor.numbers.context import TARGET_PARTS, text_context
     from extractor.numbers.grammar import Scanner, grammar
     from extractor.structure import locate
 
@@ -88,7 +88,7 @@ def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, A
     candidates = Scanner(g, work).scan()
     if not candidates:
         return []
-    ctx = TextContext(g, work)
+    ctx = text_context(work)
     heads = sorted(headings, key=lambda h: h.get("start", 0)) if headings else []
     mentions: list[dict[str, Any]] = []
     prev_end = -1

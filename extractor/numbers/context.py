@@ -67,6 +67,12 @@ def context_rules() -> ContextRules:
     )
 
 
+@functools.lru_cache(maxsize=4)
+def text_context(text: str) -> TextContext:
+    """The context of a text, shared by the numbers and indicators stages of one document."""
+    return TextContext(grammar(), text)
+
+
 class TextContext:
     """Sentence and clause bounds of one text, computed once."""
 

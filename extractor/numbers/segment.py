@@ -71,7 +71,15 @@ def pos_cut(s: str) -> tuple[tuple[str, str], ...]:
     return tuple((p.word, p.flag) for p in _pos_route()(s))
 
 
+@functools.cache
+def _route() -> Any:
+    """The tokenizer's dictionary route (no HMM) when this jieba has it, else its public `cut`."""
+    tk = tokenizer()
+    route = getattr(tk, "_Tokenizer__cut_DAG_NO_HMM", None)
+    return route if route is not None else (lambda s: tk.cut(s, HMM=False))
+
+
 @functools.lru_cache(maxsize=8192)
 def cut(s: str) -> tuple[str, ...]:
-    """Segment `s` into words with the shared tokenizer (no HMM)."""
-    return tuple(tokenizer().cut(s, HMM=False))
+    """Segment a short window into words with the shared tokenizer (no HMM)."""
+    return tuple(_route()(s))
