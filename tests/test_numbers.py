@@ -459,3 +459,11 @@ def test_candidate_script_prints_fixture(capsys: pytest.CaptureFixture[str]) -> 
     assert case == {"req": "调解各类纠纷300余件", "res": [
         {"surface": "300余件", "value": 300, "unit": "件", "unit_norm": "件", "approx": "余", "kind": "count",
          "rule": "count"}]}
+
+
+def test_candidate_script_runs_the_pipeline_on_a_file(seed_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert candidate_main(["--indicators", "--file", str(seed_path)]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    first = rows[0]
+    assert (first["indicator"], first["value"], first["section"]) == (
+        "xi_thought_study_sessions", 12, "study_xi_rule_of_law_thought")

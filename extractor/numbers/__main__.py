@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m extractor.numbers", description=__doc__.splitlines()[0])
     parser.add_argument("text", nargs="*", help="text to read (joined by newlines)")
-    parser.add_argument("--file", help="read the text from a file (it is cleaned first)")
+    parser.add_argument("--file", help="run the whole pipeline on a file (TXT, HTML, PDF, DOCX), headings included")
     parser.add_argument("--fixture", action="store_true", help="print {'req', 'res'} fixture candidates")
     parser.add_argument("--indicators", action="store_true", help="print indicator rows instead of mentions")
     args = parser.parse_args(argv)
@@ -38,12 +38,22 @@ def main(argv: list[str] | None = None) -> int:
     from extractor.indicators import map_indicators
     from extractor.numbers import find_mentions
 
-    if args.file:
-        with open(args.file, encoding="utf-8") as fh:
-            texts = [clean(fh.read()).text]
-    else:
-        texts = [clean(t).text for t in args.text] if args.fixture else [clean("\n".join(args.text)).text]
     out: list[Any] = []
+    if args.file:
+        from extractor.pipeline import process_file
+
+        doc = process_file(args.file)
+        if doc.status != "ok":
+            sys.stderr.write(f"{args.file}: {doc.status}: {doc.message}\n")
+            return 1
+        if args.fixture:
+            out.append({"req": doc.text, "res": [fixture_item(m) for m in doc.mentions]})
+        else:
+            out.extend(doc.indicators if args.indicators else doc.mentions)
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+        return 0
+    texts = [clean(t).text for t in args.text] if args.fixture else [clean("\n".join(args.text)).text]
     for text in texts:
         mentions = find_mentions(text, [])
         if args.indicators:
