@@ -1,7 +1,8 @@
 """The number grammar: rules/numbers.yaml compiled once into regexes, and the candidate scanner.
 
-Scanning is regex-first and cheap: a quantity needs a unit, so a handful of compiled patterns find
-every candidate in one pass each, and Python only validates the few that match.
+Scanning is regex-first and cheap: one regex finds the runs of digits and numeral chars, a char
+test after each run says which forms can follow, and only those anchored patterns are tried;
+Python then validates the few matches against the rejection rules.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ class Grammar:
     cn_chars: str
     scales: dict[str, int]
     units: dict[str, Unit]
-    money_units: frozenset[str]
     # (text, not_after chars, only_before chars), longest first
     qual_before: tuple[tuple[str, str, str], ...]
     rx_qual_before: re.Pattern[str]
@@ -83,14 +83,12 @@ class Grammar:
     rx_literal_phrases: re.Pattern[str] | None
     bare_one: frozenset[str]
     place_suffixes: str
-    delta_up: tuple[str, ...]
     delta_down: tuple[str, ...]
     delta_weak: frozenset[str]
     rx_delta_verb: re.Pattern[str]
     rx_delta_rate_word: re.Pattern[str]
     rx_comparison: re.Pattern[str]
     pp_units: frozenset[str]
-    level_markers: tuple[str, ...]
     forms: frozenset[str]
     raw: dict[str, Any] = field(repr=False, hash=False, compare=False, default_factory=dict)
 
@@ -119,7 +117,6 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
             raise RulesError(f"numbers.yaml: unit {u['unit']!r} listed twice")
         units[u["unit"]] = Unit(u["unit"], u["norm"], u["kind"], bool(u.get("arabic_only")),
                                 tuple(u.get("not_before", ())))
-    money_units = frozenset(k for k, u in units.items() if u.kind == "money")
     scales = {k: int(v) for k, v in data["scales"].items()}
     q = data["qualifiers"]
     qual_before = tuple(sorted(((e["text"], e.get("not_after", ""), e.get("only_before", "")) for e in q["before"]),
@@ -186,7 +183,6 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
         cn_chars=cn_chars,
         scales=scales,
         units=units,
-        money_units=money_units,
         qual_before=qual_before,
         rx_qual_before=re.compile(f"(?:{_alt([e[0] for e in qual_before])})$"),
         rx_runs=re.compile(rf"[\d{re.escape(cn_chars)}]+"),
@@ -215,14 +211,12 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
         vague_before=tuple(rej["vague_before"]),
         bare_one=frozenset(rej["bare_one"]),
         place_suffixes=rej["place_suffixes"],
-        delta_up=tuple(dl["up"]),
         delta_down=tuple(dl["down"]),
         delta_weak=frozenset(dl["weak"]),
         rx_delta_verb=re.compile(rf"(?P<verb>{_alt(verbs)})(?P<lvl>{_alt(dl['level_markers'])})?了?$"),
         rx_delta_rate_word=re.compile(rf"(?:{_alt(dl['rate_words'])})(?:为|达到?|是)?$"),
         rx_comparison=_compile_list(dl["comparison"], "deltas.comparison") or re.compile(r"(?!)"),
         pp_units=frozenset(dl["pp_units"]),
-        level_markers=tuple(dl["level_markers"]),
         forms=forms,
         raw=data,
     )
