@@ -19,12 +19,13 @@ _LIST_JOINS = frozenset({"、", "和", "及", "与", ",、"})
 _RATE_END = ("率", "度")
 TARGET_PARTS = frozenset({"problems", "next_year_plan", "plan"})
 
-# Part-of-speech flags (jieba) that end a subject phrase going leftwards, and those a phrase may
-# be built of going rightwards (nouns, noun-verbs, attributes, idioms, abbreviations).
+# Part-of-speech flags (jieba) that end a subject phrase going leftwards (prepositions,
+# conjunctions, time and number words, punctuation), and those skipped when they stand right
+# before the number (adverbs and particles: 共, 了).
 _HARD_STOP = frozenset({"p", "c", "t", "m", "x", "eng", "f", "q", "mq", "y", "e", "o", "w"})
 _SOFT_STOP = frozenset({"d", "u", "uj", "ul", "uz", "ug", "uv", "ud"})
-_NOUNISH = ("n", "vn", "b", "j", "l", "nz", "s", "an", "i", "a", "r", "g", "k", "h", "zg")
-# Going rightwards, a phrase is built of nouns; these may stand inside it but never end it.
+# Going rightwards, a phrase is built of nouns (noun-verbs, idioms, abbreviations included);
+# modifiers may stand inside it but never end it.
 _CORE_NOUN = ("n", "vn", "j", "l", "nz", "s", "an", "i", "r", "g", "k", "h", "zg")
 _MODIFIER = frozenset({"b", "a", "v", "f", "ad", "d"})
 _SUBJECT_MAX = 16
