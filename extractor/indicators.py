@@ -33,6 +33,8 @@ from extractor.rules import load_schema_yaml, schemas_dir
 _GAP_BREAKS = r"\d,，;；。:：\n"
 # Words that do not label a list item (共计230人次, 其中12件, 省级2个、市级8个).
 _LABEL_NOISE = re.compile("共计|累计|合计|总计|其中|分别|全年|共有|达到|以上|左右|(?:国家|省|市|县|区|镇|乡)级")
+# Every rate binds in % or ‰ (‰ is converted).
+_RATE_UNITS = frozenset({"%", "‰"})
 # Triggers this short are generic words; they count only on jieba word boundaries.
 _SHORT_TRIGGER = 2
 # Confidence of a binding (0–1), from the evidence used:
@@ -253,7 +255,7 @@ class _Binder:
         cs, ce = self.ctx.clause(start)
         clause = self.text[cs:ce]
         line_start = self.text.rfind("\n", 0, start) + 1
-        context = self.text[line_start:ce] + " " + (m.get("section_path") or "")
+        context = self.text[line_start:ce] + " " + _section_words(m.get("section"))
         candidates: list[tuple[str, _Hit, int]] = []
         if m.get("rule") == "shared_rate" and m.get("subject"):
             candidates += [("subject", _Hit(start, start, t), 0) for t in self.subject_hits(m["subject"])]
@@ -298,8 +300,19 @@ def _unit_fits(ind: Indicator, m: dict[str, Any]) -> bool:
     if ind.kind == "money":
         return kind == "money"
     if ind.kind == "rate":
-        return kind == "rate" and m.get("unit_norm") in ind.units
+        return kind == "rate" and m.get("unit_norm") in _RATE_UNITS
     return kind == "count" and m.get("unit_norm") in ind.units
+
+
+@functools.lru_cache(maxsize=64)
+def _section_words(section: str | None) -> str:
+    """The heading keywords of a section (schemas/sections.yaml), as context for its numbers."""
+    if not section or not (schemas_dir() / "sections.yaml").is_file():
+        return ""
+    for entry in load_schema_yaml("sections").get("sections", []):
+        if isinstance(entry, dict) and entry.get("id") == section and entry.get("kind") != "zone":
+            return " ".join(str(k) for k in entry.get("keywords", []))
+    return ""
 
 
 def _context_fits(ind: Indicator, context: str) -> bool:

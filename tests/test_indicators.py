@@ -235,3 +235,15 @@ def test_a_target_cue_opening_the_sentence_governs_it() -> None:
     rows = rows_of("力争行政复议纠错率控制在15%以内,全年开展普法活动不少于300场。")
     assert [(r["indicator"], r["is_target"]) for r in rows] == [
         ("admin_review_correction_rate", True), ("publicity_events", True)]
+
+
+def test_section_keywords_give_context() -> None:
+    text = "合格率98%"
+    mentions = find_mentions(text, [{"start": 0, "path": "一", "section": "law_enforcement", "part": "measures"}])
+    assert [r["indicator"] for r in map_indicators(text, mentions)] == ["case_file_pass_rate"]
+    assert map_indicators(text, find_mentions(text, [])) == []
+
+
+def test_per_mille_rates_bind_in_percent() -> None:
+    (r,) = rows_of("信访事项按期办结率达999‰")
+    assert (r["indicator"], r["value"], r["unit"]) == ("petition_resolution_rate", 99.9, "%")
