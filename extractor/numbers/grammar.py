@@ -396,7 +396,10 @@ class Scanner:
             return Candidate(start, m.end(), _num(value), written, written, "money", 1, approx,
                              None if high is None else _num(high), "range" if high is not None else "money", core)
         mult = g.scales[scale] if scale else 1
-        return Candidate(start, m.end(), _num(value * mult), unit.unit, unit.norm, unit.kind, mult, approx,
+        shown = mult
+        if cn is not None and not scale and len(cn) > 1 and cn[-1] in g.cn_big:
+            shown = g.cn_big[cn[-1]]  # 三十万人: the scale is written inside the numeral
+        return Candidate(start, m.end(), _num(value * mult), unit.unit, unit.norm, unit.kind, shown, approx,
                          None if high is None else _num(high * mult), rule, core)
 
     def percent(self, m: re.Match[str]) -> Candidate | None:
@@ -502,4 +505,23 @@ class Scanner:
                         out.append(cand)
                         done = cand.end
                         break
+        return self._merge_ranges(out)
+
+    def _merge_ranges(self, found: list[Candidate]) -> list[Candidate]:
+        """Join a range written with the unit on both ends (3次至5次, 3万人至5万人) into one."""
+        if len(found) < 2:
+            return found
+        seps = self.g.raw["range_separators"]
+        out: list[Candidate] = [found[0]]
+        for c in found[1:]:
+            p = out[-1]
+            joined = self.text[p.end:c.start].strip()
+            if (joined in seps and p.unit == c.unit and p.value_high is None and c.value_high is None
+                    and p.value is not None and c.value is not None and c.value > p.value
+                    and p.approx is None and c.approx is None and p.rule in ("count", "money", "percent")
+                    and c.rule == p.rule):
+                out[-1] = Candidate(p.start, c.end, p.value, p.unit, p.unit_norm, p.kind, p.multiplier, None,
+                                    c.value, "range", p.core_start)
+            else:
+                out.append(c)
         return out
