@@ -23,7 +23,6 @@ import contextlib
 import ctypes
 import os
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -47,9 +46,9 @@ Engine = Callable[[Todo, "Options"], Results]
 # Documents in flight per worker: enough to keep every worker busy while the driver writes
 # results, few enough that a dying worker takes only a handful of documents down with it.
 IN_FLIGHT_PER_WORKER = 2
-# Modules the pool's fork server imports once, so each worker starts with them loaded.
-PRELOAD = ["extractor.runner", "extractor.load", "extractor.clean", "extractor.structure",
-           "extractor.numbers", "extractor.indicators"]
+# Modules the pool's fork server imports once, so each worker starts with them loaded and warm:
+# loading the lexicons and the segmenter takes seconds, paid once per run instead of per worker.
+PRELOAD = ["extractor.runner", "extractor.warmup"]
 
 
 def hard_deadline(limit: float) -> float:
@@ -68,6 +67,8 @@ def _raise_in_thread(thread_id: int, exc: type[BaseException] | None) -> None:
 
 def guarded(work: Work, item: InputItem, options: Options) -> dict[str, Any]:
     """Run `work(item, options)` in a worker process under the watchdog described in the module docstring."""
+    import extractor.warmup  # noqa: F401  (a worker's first document: load lexicons outside the time limit)
+
     limit = options.limits.time_limit
     if limit <= 0:
         return work(item, options)
@@ -149,25 +150,52 @@ def _default_work() -> Work:
 # -- local process pool ------------------------------------------------------------------------
 
 
-def _worker_init() -> None:
-    """Make a pool worker die with its parent, so a killed run leaves no orphans working on."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+def _worker_init(driver: int) -> None:
+    """Make a pool worker exit when the run that started it is gone, so a killed run leaves no orphans."""
+    threading.Thread(target=_watch_driver, args=(driver,), name="extractor-driver-watch", daemon=True).start()
+
+
+def _watch_driver(driver: int) -> None:
+    # A worker's parent is the fork server, which outlives a killed driver for as long as its
+    # workers live, and the workers wait on a queue that never closes: so watch the driver itself.
+    while _process_alive(driver):
+        time.sleep(0.5)
+    os._exit(70)
+
+
+def _process_alive(pid: int) -> bool:
+    """Tell whether a process exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _mp_context(preload: tuple[str, ...] = ()) -> Any:
+    """The fork-server context on Linux (warm workers at once), the platform default elsewhere."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context()
+    # Not plain fork: the driver may hold threads (progress bar, Dask client), and forking a
+    # threaded process can deadlock the child. The preload list counts only when the server starts.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([*preload, *PRELOAD])
+    return ctx
 
 
 def _executor(workers: int) -> ProcessPoolExecutor:
     """A process pool; on Linux its workers fork from a clean server that has the package loaded."""
-    import multiprocessing
-
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        # Not plain fork: the driver may hold threads (progress bar, Dask client), and forking a
-        # threaded process can deadlock the child.
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(PRELOAD)
-    else:
-        ctx = multiprocessing.get_context()
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init)
+    ctx = _mp_context()
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
+                               initargs=(os.getpid(),))
 
 
 def pool_engine(workers: int) -> Engine:
@@ -246,18 +274,25 @@ def _dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     quiet = logging.getLogger("distributed")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
+    # Workers fork from the warm fork server too, so one that is restarted after a crash is
+    # ready at once; the setting is read whenever the nanny starts a worker, so it stays on.
+    method = "forkserver" if _mp_context(("distributed",)).get_start_method() == "forkserver" else "spawn"
     try:
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-            cluster = LocalCluster(
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                              "distributed.worker.multiprocessing-method": method}):
+            from distributed.utils import get_mp_context
+
+            get_mp_context()  # distributed sets its preload list on first use: ours must come after
+            _mp_context(("distributed",))
+            with LocalCluster(
                 n_workers=workers or os.cpu_count() or 1,
                 threads_per_worker=1,
                 processes=True,
                 host="127.0.0.1",
                 dashboard_address=None,
                 silence_logs=logging.CRITICAL,
-            )
-        with cluster, Client(cluster) as client:
-            yield client
+            ) as cluster, Client(cluster) as client:
+                yield client
     finally:
         quiet.setLevel(level)
 
@@ -272,7 +307,6 @@ def dask_engine(workers: int | None, scheduler: str | None) -> Engine:
     def run(todo: Todo, options: Options) -> Results:
         if not todo:
             return
-        from distributed import as_completed
         from distributed.scheduler import KilledWorker
 
         work = _default_work()
@@ -280,40 +314,67 @@ def dask_engine(workers: int | None, scheduler: str | None) -> Engine:
         with _dask_client(workers, scheduler) as client:
             window = IN_FLIGHT_PER_WORKER * max(1, sum(client.nthreads().values()))
             queue = deque(todo)
-            owner: dict[str, tuple[int, InputItem]] = {}
+            inflight: dict[Any, tuple[int, InputItem]] = {}
+            suspects: list[tuple[int, InputItem]] = []
 
             def submit(i: int, item: InputItem) -> Any:
                 fut = client.submit(guarded, work, item, options, key=f"extractor-{token}-{i}", pure=False)
-                owner[fut.key] = (i, item)
+                inflight[fut] = (i, item)
                 return fut
 
-            ongoing = as_completed([submit(*queue.popleft()) for _ in range(min(window, len(queue)))])
-            suspects: list[tuple[int, InputItem]] = []
-            for fut in ongoing:
-                i, item = owner.pop(fut.key)
-                try:
-                    record = fut.result()
-                except KilledWorker:
-                    suspects.append((i, item))
-                    record = None
-                except Exception as exc:
-                    record = _crashed(item, exc)
-                fut.release()  # the record is on the driver now; free the worker's copy
-                if queue:
-                    ongoing.add(submit(*queue.popleft()))
-                if record is not None:
+            while queue or inflight:
+                while queue and len(inflight) < window:
+                    submit(*queue.popleft())
+                for fut in _first_done(client, list(inflight)):
+                    i, item = inflight.pop(fut)
+                    try:
+                        record = fut.result()
+                    except KilledWorker:
+                        suspects.append((i, item))
+                        continue
+                    except Exception as exc:
+                        record = _crashed(item, exc)
+                    finally:
+                        fut.release()  # the record is on the driver now; free the worker's copy
                     yield i, record
             for i, item in sorted(suspects):
                 started = time.monotonic()
                 fut = submit(i, item)
+                _first_done(client, [fut])
+                inflight.pop(fut)
                 try:
                     record = fut.result()
                 except KilledWorker:
                     record = _died(item, options, time.monotonic() - started)
                 except Exception as exc:
                     record = _crashed(item, exc)
-                owner.pop(fut.key, None)
-                fut.release()
+                finally:
+                    fut.release()
                 yield i, record
 
     return run
+
+
+# How long a run waits on a cluster without a single worker before giving up.
+NO_WORKER_PATIENCE = 120.0
+
+
+def _first_done(client: Any, futures: list[Any]) -> set[Any]:
+    """Wait until one of `futures` is done; fail, rather than hang, when the cluster loses every worker."""
+    from distributed import wait as dask_wait
+
+    alone_since: float | None = None
+    while True:
+        try:
+            done, _ = dask_wait(futures, timeout=5, return_when="FIRST_COMPLETED")
+            return set(done)
+        except TimeoutError:
+            if client.nthreads():
+                alone_since = None
+            elif alone_since is None:
+                alone_since = time.monotonic()
+            elif time.monotonic() - alone_since > NO_WORKER_PATIENCE:
+                raise RuntimeError(
+                    f"the Dask cluster has had no worker for {NO_WORKER_PATIENCE:.0f}s; "
+                    "finished documents are cached, rerun to continue"
+                ) from None
