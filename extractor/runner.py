@@ -189,7 +189,23 @@ class HashIndex:
 
 def _work(item: InputItem, options: Options) -> dict[str, Any]:
     """The unit of work every engine runs: one path in, one record dict out."""
-    return process_file(item.path, options, item.source_info).to_dict()
+    doc = process_file(item.path, options, item.source_info)
+    # A shallow dict, not Document.to_dict(): dataclasses.asdict deep-copies every heading and
+    # mention, which took longer than analysing the document.
+    return {name: getattr(doc, name) for name in _FIELDS}
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON form of what a stage may leave inside a record besides plain data."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 class RunLockedError(RuntimeError):
@@ -253,7 +269,7 @@ def run(
             bar = _progress(len(todo), progress)
             assembler.advance()
             for i, record in _engine(engine, workers, scheduler, len(todo))(todo, options):
-                text = json.dumps(record, ensure_ascii=False)
+                text = json.dumps(record, ensure_ascii=False, default=_jsonable)
                 if keys[i] is not None:
                     cache.put(keys[i], text)
                 # The tables are written from the JSON form, whichever way the record arrived, so
@@ -329,7 +345,8 @@ class _Assembler:
             if record is None and self.keys[i] is not None:
                 record = self.cache.get(self.keys[i])
             if record is None:  # the cache file vanished or was damaged under us: redo it here
-                record = json.loads(json.dumps(_work(self.items[i], self.options), ensure_ascii=False))
+                record = json.loads(json.dumps(_work(self.items[i], self.options), ensure_ascii=False,
+                                               default=_jsonable))
             self._write(self.items[i], record)
             self.next += 1
 
