@@ -33,6 +33,9 @@ from extractor.rules import load_schema_yaml, schemas_dir
 _GAP_BREAKS = r"\d,，;；。:：\n"
 # Words that do not label a list item (共计230人次, 其中12件, 省级2个、市级8个).
 _LABEL_NOISE = re.compile("共计|累计|合计|总计|其中|分别|全年|共有|达到|以上|左右|(?:国家|省|市|县|区|镇|乡)级")
+# Chars around a number in which its triggers, and the context words of the paragraph, are read.
+_TRIGGER_WINDOW = 40
+_CONTEXT_WINDOW = 300
 # Every rate binds in % or ‰ (‰ is converted).
 _RATE_UNITS = frozenset({"%", "‰"})
 # Triggers this short are generic words; they count only on jieba word boundaries.
@@ -253,8 +256,11 @@ class _Binder:
         """The indicator a level mention binds to, the trigger hit, the side, and a confidence."""
         start, end = int(m["start"]), int(m["end"])
         cs, ce = self.ctx.clause(start)
+        # Triggers are read within a window of the clause: real clauses are short, and the bound
+        # keeps a text without punctuation (a table dumped as one line) linear.
+        cs, ce = max(cs, start - _TRIGGER_WINDOW), min(ce, end + _TRIGGER_WINDOW)
         clause = self.text[cs:ce]
-        line_start = self.text.rfind("\n", 0, start) + 1
+        line_start = max(self.text.rfind("\n", 0, start) + 1, start - _CONTEXT_WINDOW)
         context = self.text[line_start:ce] + " " + _section_words(m.get("section"))
         candidates: list[tuple[str, _Hit, int]] = []
         if m.get("rule") == "shared_rate" and m.get("subject"):

@@ -469,3 +469,11 @@ def test_candidate_script_runs_the_pipeline_on_a_file(seed_path: Path, capsys: p
     first = rows[0]
     assert (first["indicator"], first["value"], first["section"]) == (
         "xi_thought_study_sessions", 12, "study_xi_rule_of_law_thought")
+
+
+def test_sentence_evidence_is_cut_in_text_without_punctuation() -> None:
+    text = "调解纠纷3件" * 2000  # a table dumped as one line: no clause or sentence ends
+    mentions = find_mentions(text, [])
+    assert len(mentions) == 2000
+    assert max(len(m["sentence"]) for m in mentions) <= 2 * 150 + len("3件")
+    assert all(m["surface"] in m["sentence"] for m in mentions)

@@ -95,6 +95,7 @@ def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, A
     for cand in candidates:
         cs, ce = ctx.clause(cand.core_start)
         ss, se = ctx.sentence(cand.core_start)
+        es, ee = ctx.evidence(cand.core_start, cand.end)
         # The subject of a number is looked for after the previous number of the same clause.
         left_start = max(cs, prev_end)
         prev_end = cand.end
@@ -113,7 +114,7 @@ def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, A
             "surface": surface,
             "start": cand.start,
             "end": cand.end,
-            "sentence": text[ss:se].strip(),
+            "sentence": text[es:ee].strip(),
             "section_path": place.get("section_path") or "",
             "section": place.get("section"),
             "part": place.get("part"),

@@ -17,6 +17,13 @@ _SHARED_TAIL = re.compile(r"(?:均|都|全部|皆)(?:为|达到?|保持在?|实�
 _LIST_SPLIT = re.compile(r"、|以及|和")
 _LIST_JOINS = frozenset({"、", "和", "及", "与", ",、"})
 _RATE_END = ("率", "度")
+# How far before a number change words and target cues are looked for, and how much of a very long
+# sentence is kept as evidence: real clauses are short, and bounded windows keep a text without
+# punctuation (a table dumped as one line) linear.
+_CHANGE_WINDOW = 40
+_CUE_WINDOW = 60
+_SENTENCE_MAX = 400
+_SENTENCE_SIDE = 150
 TARGET_PARTS = frozenset({"problems", "next_year_plan", "plan"})
 
 # Part-of-speech flags (jieba) that end a subject phrase going leftwards (prepositions,
@@ -99,6 +106,13 @@ class TextContext:
             end -= 1
         return start, end
 
+    def evidence(self, pos: int, end: int) -> tuple[int, int]:
+        """The sentence around [pos, end), cut to a window when the sentence is very long."""
+        start, stop = self.sentence(pos)
+        if stop - start > _SENTENCE_MAX:
+            start, stop = max(start, pos - _SENTENCE_SIDE), min(stop, end + _SENTENCE_SIDE)
+        return start, stop
+
     def clause(self, pos: int) -> tuple[int, int]:
         """[start, end) of the clause holding `pos` (split at ，；。： and 一是/二是 enumerators)."""
         i = bisect.bisect_right(self.clause_starts, pos) - 1
@@ -113,7 +127,8 @@ class TextContext:
         g, text = self.g, self.text
         if cand.value is None:
             return None
-        prefix = text[clause_start:cand.start]
+        # Change words sit right before the number; a comparison (同比, 较上年) a little further.
+        prefix = text[max(clause_start, cand.start - _CHANGE_WINDOW):cand.start]
         m = g.rx_delta_verb.search(prefix)
         sign = 1
         if m is not None and m.group("verb") in g.delta_down:
@@ -168,7 +183,8 @@ class TextContext:
         A cue that opens the sentence (力争…，确保…，全年…) governs all of it.
         """
         r, text = self.rules, self.text
-        if sentence_start is not None and sentence_start < clause_start:
+        clause_start = max(clause_start, pos - _CUE_WINDOW)
+        if sentence_start is not None and sentence_start < clause_start and pos - sentence_start <= _SENTENCE_MAX:
             lead = sentence_start
             while lead < clause_start and text[lead].isspace():
                 lead += 1

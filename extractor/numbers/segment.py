@@ -50,7 +50,16 @@ def pos_tokenizer() -> Any:
     """A part-of-speech tokenizer over the shared tokenizer."""
     import jieba.posseg
 
-    pt = jieba.posseg.POSTokenizer(tokenizer())
+    # Importing jieba.posseg already loads the tag table once (for its module-level tagger);
+    # building a second tagger the documented way would read the dictionary file again (about a
+    # second per process), so a copy of that table is reused when this jieba exposes it.
+    shared = getattr(getattr(jieba.posseg, "dt", None), "word_tag_tab", None)
+    if isinstance(shared, dict) and shared:
+        pt = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
+        pt.tokenizer = tokenizer()
+        pt.word_tag_tab = dict(shared)
+    else:
+        pt = jieba.posseg.POSTokenizer(tokenizer())
     pt.makesure_userdict_loaded()  # copies the tags of added words into the tagger's table
     return pt
 
