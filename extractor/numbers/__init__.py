@@ -94,7 +94,7 @@ def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, A
     prev_end = -1
     for cand in candidates:
         cs, ce = ctx.clause(cand.core_start)
-        ss, se = ctx.sentence(cand.core_start)
+        ss = ctx.sentence(cand.core_start)[0]
         es, ee = ctx.evidence(cand.core_start, cand.end)
         # The subject of a number is looked for after the previous number of the same clause.
         left_start = max(cs, prev_end)
