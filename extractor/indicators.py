@@ -259,7 +259,6 @@ class _Binder:
         # Triggers are read within a window of the clause: real clauses are short, and the bound
         # keeps a text without punctuation (a table dumped as one line) linear.
         cs, ce = max(cs, start - _TRIGGER_WINDOW), min(ce, end + _TRIGGER_WINDOW)
-        clause = self.text[cs:ce]
         line_start = max(self.text.rfind("\n", 0, start) + 1, start - _CONTEXT_WINDOW)
         context = self.text[line_start:ce] + " " + _section_words(m.get("section"))
         candidates: list[tuple[str, _Hit, int]] = []
@@ -278,9 +277,15 @@ class _Binder:
         candidates += sorted((("after", h, h.start - end) for h in hits
                               if h.start >= end and not self._number_between(h.end, ce)),
                              key=lambda c: (c[2], -(c[1].end - c[1].start)))
+        # The number's own list item: 办理行政复议案件2件、行政诉讼案件3件 — 诉讼 vetoes the 3件 only.
+        cut_at = self.text.rfind("、", cs, start)
+        item_start = cut_at + 1 if cut_at >= 0 else cs
+        next_cut = self.text.find("、", end, ce)
+        item_end = next_cut if next_cut >= 0 else ce
         for side, hit, distance in candidates:
+            scope = self.text[min(hit.start, item_start):max(hit.end, item_end)]
             fits = [ind for ind in self.cat.by_trigger[hit.trigger]
-                    if _unit_fits(ind, m) and _context_fits(ind, context) and not _excluded(ind, clause)]
+                    if _unit_fits(ind, m) and _context_fits(ind, context) and not _excluded(ind, scope)]
             if not fits:
                 continue
             best = max(fits, key=lambda ind: (_context_score(ind, context), ind.section == m.get("section"),
@@ -331,8 +336,8 @@ def _context_score(ind: Indicator, context: str) -> int:
         1 for t in ind.triggers if "…" not in t and t in context)
 
 
-def _excluded(ind: Indicator, clause: str) -> bool:
-    return any(w in clause for w in ind.exclusions)
+def _excluded(ind: Indicator, scope: str) -> bool:
+    return any(w in scope for w in ind.exclusions)
 
 
 def _money_to_wan(value: float, unit: str) -> float:

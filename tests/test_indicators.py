@@ -247,3 +247,14 @@ def test_section_keywords_give_context() -> None:
 def test_per_mille_rates_bind_in_percent() -> None:
     (r,) = rows_of("信访事项按期办结率达999‰")
     assert (r["indicator"], r["value"], r["unit"]) == ("petition_resolution_rate", 99.9, "%")
+
+
+def test_exclusions_apply_to_the_numbers_own_list_item() -> None:
+    assert bound("以街道为被申请人的行政复议案件2件、以街道为被告的行政诉讼案件3件") == [
+        ("admin_review_received", 2, "件"), ("admin_litigation_cases", 3, "件")]
+
+
+def test_generic_legality_reviews_and_audience_context() -> None:
+    assert bound("全年开展合法性审查29件") == [("legality_reviews_total", 29, "件")]
+    assert bound("对规范性文件开展合法性审查29件") == [("normative_docs_legality_reviewed", 29, "件")]
+    assert bound("组织应急演练十余次,参与群众1,600余人次") == [("emergency_drills", 10, "次")]
