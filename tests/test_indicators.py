@@ -223,6 +223,7 @@ BUGS = [  # bindings that went wrong once, named by what they reproduce
     ("审核县政府规范性文件12件", [("normative_docs_legality_reviewed", 12, "件")]),
     ("抽查案卷400卷,合格率97.5%", [("case_files_reviewed", 400, "卷"), ("case_file_pass_rate", 97.5, "%")]),
     ("对习近平法治思想宣传、宣讲100余次", []),  # not a legal-publicity event
+    ("全年办理各类政务服务事项1.4万件", [("gov_service_volume", 14000, "件")]),  # cases, not items
 ]
 
 
