@@ -82,6 +82,7 @@ class Grammar:
     # Set phrases written out in full (最多跑一次, 三审三校): found once per text.
     rx_literal_phrases: re.Pattern[str] | None
     bare_one: frozenset[str]
+    bare_scale: frozenset[str]
     place_suffixes: str
     delta_down: tuple[str, ...]
     delta_weak: frozenset[str]
@@ -210,6 +211,7 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
         rx_literal_phrases=_compile_list(sorted(literals, key=len, reverse=True), "reject.set_phrases"),
         vague_before=tuple(rej["vague_before"]),
         bare_one=frozenset(rej["bare_one"]),
+        bare_scale=frozenset(rej["bare_scale"]),
         place_suffixes=rej["place_suffixes"],
         delta_down=tuple(dl["down"]),
         delta_weak=frozenset(dl["weak"]),
@@ -370,7 +372,8 @@ class Scanner:
         parsed = self._number(m.group("ar"), cn)
         if parsed is None:
             return None
-        value, bare = parsed
+        value = parsed[0]
+        bare = cn is not None and cn[0] in g.bare_scale
         start, qual = self._qualifier(core)
         if bare and not (qual or q1 or q2 or post):
             return None  # 百名律师进千村, 进万家: a slogan, not a count
@@ -444,7 +447,7 @@ class Scanner:
         if cn is not None and cn in g.bare_one:
             return None
         parsed = self._number(m.group("ar"), cn)
-        if parsed is None or parsed[1] or parsed[0] <= 0 or parsed[0] > 10:
+        if parsed is None or (cn is not None and cn[0] in g.bare_scale) or parsed[0] <= 0 or parsed[0] > 10:
             return None
         start, qual = self._qualifier(core)
         if self._rejected(core, start, m.end()):
