@@ -259,3 +259,15 @@ def test_generic_legality_reviews_and_audience_context() -> None:
     assert bound("全年开展合法性审查29件") == [("legality_reviews_total", 29, "件")]
     assert bound("对规范性文件开展合法性审查29件") == [("normative_docs_legality_reviewed", 29, "件")]
     assert bound("组织应急演练十余次,参与群众1,600余人次") == [("emergency_drills", 10, "次")]
+
+
+def test_rows_follow_the_document_schema_and_table_columns(seed_text: str) -> None:
+    from extractor.rules import load_json_schema
+    from extractor.tables import TABLES
+
+    item = load_json_schema("document")["properties"]["indicators"]["items"]
+    rows = rows_of(seed_text + "\n败诉率6.8%,同比下降2.1个百分点")
+    columns = [c for c, _ in TABLES["indicators"] if c != "doc_id"]
+    for r in rows:
+        jsonschema.validate(r, item)
+        assert list(r) == columns

@@ -477,3 +477,18 @@ def test_sentence_evidence_is_cut_in_text_without_punctuation() -> None:
     assert len(mentions) == 2000
     assert max(len(m["sentence"]) for m in mentions) <= 2 * 150 + len("3件")
     assert all(m["surface"] in m["sentence"] for m in mentions)
+
+
+def test_mentions_follow_the_document_schema_and_table_columns(seed_text: str) -> None:
+    from extractor.numbers import MENTION_KEYS
+    from extractor.rules import load_json_schema
+    from extractor.tables import TABLES
+
+    item = load_json_schema("document")["properties"]["mentions"]["items"]
+    text = seed_text + "\n同比增长12%,办结率、满意率均为100%,3至5次"
+    mentions = find_mentions(text, [])
+    for m in mentions:
+        jsonschema.validate(m, item)
+        assert tuple(m) == MENTION_KEYS
+    columns = [c for c, _ in TABLES["mentions"] if c not in ("doc_id", "idx")]
+    assert columns == list(MENTION_KEYS)
