@@ -74,8 +74,10 @@ class Grammar:
     context_window: int
     rx_context_before: re.Pattern[str] | None
     vague_before: tuple[str, ...]
-    rx_skip_lines: re.Pattern[str] | None
-    rx_skip_spans: re.Pattern[str] | None
+    rx_skip_lines: tuple[re.Pattern[str], ...]
+    # One pattern each: a pattern that opens with a literal or a char class is skipped to fast,
+    # which an alternation of them would lose.
+    rx_skip_spans: tuple[re.Pattern[str], ...]
     rx_enclosures: tuple[re.Pattern[str], ...]
     # Set phrases that open with a numeral ("{n}项制度"): matched at the number itself.
     rx_numeral_phrases: re.Pattern[str] | None
@@ -160,7 +162,9 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
         if not patterns:
             return None
         try:
-            return re.compile("|".join(f"(?:{p})" for p in patterns), re.M)
+            # A lone pattern is compiled as it is: a group around it would hide its leading literal
+            # or char class from the regex engine, which then tries every position.
+            return re.compile(patterns[0] if len(patterns) == 1 else "|".join(f"(?:{p})" for p in patterns), re.M)
         except re.error as exc:
             raise RulesError(f"numbers.yaml: bad regex in {what}: {exc}") from exc
 
@@ -204,8 +208,10 @@ def compile_grammar(data: dict[str, Any]) -> Grammar:
         rank_word_chars=rej["rank_word_chars"],
         context_window=int(rej["context_window"]),
         rx_context_before=re.compile(_alt(rej["context_before"])) if rej["context_before"] else None,
-        rx_skip_lines=_compile_list(rej["skip_lines"], "reject.skip_lines"),
-        rx_skip_spans=_compile_list(rej["skip_spans"], "reject.skip_spans"),
+        rx_skip_lines=tuple(_compile_list([p], "reject.skip_lines") or re.compile("(?!)")
+                            for p in rej["skip_lines"]),
+        rx_skip_spans=tuple(_compile_list([p], "reject.skip_spans") or re.compile("(?!)")
+                            for p in rej["skip_spans"]),
         rx_enclosures=tuple(re.compile(e) for e in enclosures),
         rx_numeral_phrases=re.compile(f"{numeral}(?:{_alt(heads)})") if heads else None,
         rx_literal_phrases=_compile_list(sorted(literals, key=len, reverse=True), "reject.set_phrases"),
@@ -269,12 +275,12 @@ class _Blocked:
 def blocked_spans(g: Grammar, text: str) -> _Blocked:
     """Spans of `text` in which numbers are titles, identifiers or skipped lines (set phrases aside)."""
     spans: list[tuple[int, int]] = []
-    if g.rx_skip_lines is not None:
-        for m in g.rx_skip_lines.finditer(text):
+    for rx in g.rx_skip_lines:
+        for m in rx.finditer(text):
             ls = text.rfind("\n", 0, m.start()) + 1
             le = text.find("\n", m.end())
             spans.append((ls, len(text) if le < 0 else le))
-    for rx in (g.rx_skip_spans, g.rx_literal_phrases):
+    for rx in (*g.rx_skip_spans, g.rx_literal_phrases):
         if rx is not None:
             spans.extend(m.span() for m in rx.finditer(text))
     # One pattern per enclosure: each opens with a literal char, which the regex engine skips to fast.
