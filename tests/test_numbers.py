@@ -492,3 +492,10 @@ def test_mentions_follow_the_document_schema_and_table_columns(seed_text: str) -
         assert tuple(m) == MENTION_KEYS
     columns = [c for c, _ in TABLES["mentions"] if c not in ("doc_id", "idx")]
     assert columns == list(MENTION_KEYS)
+
+
+def test_headings_without_positions_are_ignored() -> None:
+    headings = [{"path": "一", "section": "law_enforcement"}, {"start": 0, "path": "二", "section": "problems",
+                                                                 "part": "problems"}]
+    (m,) = find_mentions("执法人员仅有3人", headings)
+    assert (m["section_path"], m["section"], m["is_target"]) == ("二", "problems", True)

@@ -89,7 +89,8 @@ def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, A
     if not candidates:
         return []
     ctx = text_context(work)
-    heads = sorted(headings, key=lambda h: h.get("start", 0)) if headings else []
+    # Headings without a position cannot own text; the rest are put in reading order for locate().
+    heads = sorted((h for h in headings or [] if isinstance(h.get("start"), int)), key=lambda h: h["start"])
     mentions: list[dict[str, Any]] = []
     prev_end = -1
     for cand in candidates:
