@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import io
+import itertools
 import json
 import socket
 import unicodedata
@@ -114,6 +115,45 @@ def test_ocr_stops_early_when_the_time_budget_runs_out(short_scan: bytes) -> Non
     loaded = ocr.ocr_pdf(short_scan, Limits(time_limit=0.001))
     assert loaded.warnings == ["OCR stopped after 1 of 2 pages (time limit)"]
     assert clean(loaded.text).text.count("主要工作成效") == 1
+
+
+def test_tall_page_is_read_in_bands_each_line_once() -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    require_cjk_font()
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    # A long image bound as one page: 2200 pt tall, read in two bands. Lines sit on both sides of
+    # the band boundary and inside the overlap.
+    band = ocr.MAX_SIDE_PX / ocr.RENDER_SCALE
+    step = band - ocr.BAND_OVERLAP_PX / ocr.RENDER_SCALE
+    tops = [60.0, step - 20, step + 20, step + 60, band + 10, 2150.0]
+    assert band < 2200 < step + band
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(320, 2200))
+    c.setFont("STSong-Light", 14)
+    for k, top in enumerate(tops, start=1):
+        c.drawString(30, 2200 - top - 14, f"第{k}项工作办结{k * 11}件")
+    c.showPage()
+    c.save()
+    loaded = ocr.ocr_pdf(image_only_pdf(buf.getvalue()), Limits(time_limit=900))
+    text = clean(loaded.text).text
+    assert [text.count(f"办结{k * 11}件") for k in range(1, len(tops) + 1)] == [1] * len(tops), text
+
+
+def test_page_of_any_shape_is_rendered_within_bounds() -> None:
+    assert ocr._bands(842, 1.5) == [(0, 842)]
+    for width, height in [(3, 14400), (14400, 3), (14400, 14400), (1, 1), (595, 5000)]:
+        scale = ocr._scale(width)
+        assert width * scale <= ocr.MAX_SIDE_PX
+        bands = ocr._bands(height, scale)
+        assert bands[0][0] == 0 and bands[-1][1] == height
+        assert all((b - t) * scale <= ocr.MAX_SIDE_PX + 1e-6 for t, b in bands)
+        assert all(b1 - t2 >= ocr.BAND_OVERLAP_PX / scale - 1e-6 for (_, b1), (t2, _) in itertools.pairwise(bands))
+    from PIL import Image
+
+    assert ocr._padded(Image.new("L", (3, 2000))).size == (ocr.DETECT_MIN_PX, 2000)
 
 
 def test_scanned_pdf_keeps_status_scanned_without_the_ocr_extra(short_scan: bytes,

@@ -1,7 +1,8 @@
 """OCR for PDFs without a text layer, with RapidOCR (the `ocr` extra; its ONNX models ship in the wheel).
 
 The cascade, in order:
-1. render each page with pypdfium2 (1.5×, capped so a huge page cannot exhaust memory);
+1. render each page with pypdfium2 (1.5×; a very wide page smaller, a very tall one in bands, so
+   that no page shape can exhaust memory);
 2. recognise text boxes and join the boxes that share a baseline into visual lines;
 3. hand the lines, in PDF points, to the PDF loader's own reading-text rebuild, so a scanned report
    gets exactly the rules a text PDF gets: page numbers and running headers dropped, wrapped lines
@@ -32,9 +33,14 @@ if TYPE_CHECKING:
 # 1.5× (108 dpi): on fixture pages RapidOCR's detector found every line at 1.5× but dropped whole
 # lines at 2× (a heading among them), and 1.5× takes about half the time.
 RENDER_SCALE = 1.5
-# Longest side of a rendered page in pixels. RapidOCR shrinks larger images to 2000 px anyway;
-# the cap keeps a page declared 200 inches wide from allocating gigabytes.
+# Longest side of a rendered image in pixels. RapidOCR shrinks larger images to 2000 px anyway;
+# a wider page is rendered smaller, a taller one in bands of at most this height.
 MAX_SIDE_PX = 2000
+# Overlap of two bands of a tall page: more than twice the tallest line expected.
+BAND_OVERLAP_PX = 160
+# RapidOCR's detector scales an image up until its short side has 736 px; a narrower image is
+# padded with white to this size first (see _padded).
+DETECT_MIN_PX = 736
 # Share of the document's time limit that OCR may use; the rest is for the text stages. Stopping
 # between pages keeps what was read, where the limit itself would discard the whole document.
 TIME_SHARE = 0.7
@@ -89,6 +95,7 @@ def ocr_pdf(data: bytes, limits: Limits) -> Loaded:
 
     started = time.monotonic()
     budget = TIME_SHARE * limits.time_limit if limits.time_limit > 0 else float("inf")
+    engine = _start_engine()
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -101,21 +108,29 @@ def ocr_pdf(data: bytes, limits: Limits) -> Loaded:
         n_pages = len(pdf)
         todo = min(n_pages, limits.ocr_pages)
         for index in range(todo):
-            elapsed = time.monotonic() - started
-            if index and elapsed + slowest > budget:
-                warnings.append(f"OCR stopped after {index} of {n_pages} pages (time limit)")
-                break
             page = pdf[index]
+            out_of_time = False
+            boxes: list[_Box] = []
             try:
                 width, height = page.get_size()
-                scale = min(RENDER_SCALE, MAX_SIDE_PX / max(width, height, 1.0))
-                image = page.render(scale=scale).to_pil()
+                scale = _scale(width)
+                for top, bottom in _bands(height, scale):
+                    elapsed = time.monotonic() - started
+                    if (index or top) and elapsed + slowest > budget:
+                        out_of_time = True
+                        break
+                    image = page.render(scale=scale, crop=(0, height - bottom, 0, top)).to_pil()
+                    found = _keep_band(_recognise(engine, image), top, bottom, height, scale)
+                    boxes.extend(_shift(b, top * scale) for b in found)
+                    slowest = max(slowest, time.monotonic() - started - elapsed)
             finally:
                 page.close()
-            boxes = _recognise(image)
-            scores.extend(b.score for b in boxes)
-            pages.append(_page_lines(boxes, width, height, scale))
-            slowest = max(slowest, time.monotonic() - started - elapsed)
+            if boxes or not out_of_time:  # a page cut short keeps the bands already read
+                scores.extend(b.score for b in boxes)
+                pages.append(_page_lines(boxes, width, height, scale))
+            if out_of_time:
+                warnings.append(f"OCR stopped after {index} of {n_pages} pages (time limit)")
+                break
         else:
             if n_pages > todo:
                 warnings.append(f"OCR stopped after {todo} of {n_pages} pages (page limit)")
@@ -133,9 +148,54 @@ def ocr_pdf(data: bytes, limits: Limits) -> Loaded:
     )
 
 
-def _recognise(image: Any) -> list[_Box]:
+def _start_engine() -> Any:
+    """The recogniser, or a clear per-document error when the extra is installed but broken."""
+    try:
+        return _engine()
+    except Exception as exc:  # onnxruntime raises its own types for a missing or damaged model
+        raise DocumentError("E014", detail=f"OCR engine could not start: {type(exc).__name__}: {exc}"[:200]) from None
+
+
+def _scale(width: float) -> float:
+    """Render scale of a page: RENDER_SCALE, less for a page so wide it would pass MAX_SIDE_PX."""
+    return min(RENDER_SCALE, MAX_SIDE_PX / max(width, 1.0))
+
+
+def _bands(height: float, scale: float) -> list[tuple[float, float]]:
+    """Horizontal bands (top, bottom in points) that cover a page, each at most MAX_SIDE_PX tall.
+
+    A tall page (a long image bound as one page) is read band by band at full resolution rather
+    than shrunk until its text is unreadable; bands overlap so that every line lies whole in one.
+    """
+    tall = MAX_SIDE_PX / scale
+    if height <= tall:
+        return [(0.0, height)]
+    overlap = BAND_OVERLAP_PX / scale
+    step = tall - overlap
+    bands = []
+    top = 0.0
+    while top + overlap < height:
+        bands.append((top, min(top + tall, height)))
+        top += step
+    return bands
+
+
+def _keep_band(boxes: list[_Box], top: float, bottom: float, height: float, scale: float) -> list[_Box]:
+    """The boxes a band owns: centres in its half of each overlap, so a line is read once."""
+    half = BAND_OVERLAP_PX / scale / 2
+    lo = 0.0 if top <= 0 else half
+    hi = (bottom - top) if bottom >= height else (bottom - top) - half
+    return [b for b in boxes if lo * scale <= (b.top + b.bottom) / 2 < hi * scale]
+
+
+def _shift(box: _Box, dy: float) -> _Box:
+    return _Box(box.text, box.left, box.right, box.top + dy, box.bottom + dy, box.score)
+
+
+def _recognise(engine: Any, image: Any) -> list[_Box]:
     """Recognise the text boxes of one page image."""
-    result, _ = _engine()(image)
+    image = _padded(image)
+    result, _ = engine(image)
     boxes: list[_Box] = []
     for box, text, score in result or []:
         text = str(text).strip()
@@ -145,6 +205,22 @@ def _recognise(image: Any) -> list[_Box]:
         ys = [p[1] for p in box]
         boxes.append(_Box(text, min(xs), max(xs), min(ys), max(ys), float(score)))
     return boxes
+
+
+def _padded(image: Any) -> Any:
+    """Pad a narrow image with white up to DETECT_MIN_PX on each side.
+
+    RapidOCR's detector scales the short side up to 736 px; for a sliver of a page (3 × 2000 px)
+    that means an image hundreds of thousands of pixels long and gigabytes of memory.
+    """
+    w, h = image.size
+    if min(w, h) >= DETECT_MIN_PX:
+        return image
+    from PIL import Image
+
+    canvas = Image.new(image.mode, (max(w, DETECT_MIN_PX), max(h, DETECT_MIN_PX)), "white")
+    canvas.paste(image, (0, 0))
+    return canvas
 
 
 def merge_rows(boxes: list[_Box]) -> list[_Box]:
