@@ -29,12 +29,12 @@ demo: $(VENV)/.installed-base
 	$(BIN)/extractor review $(DEMO)
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check extractor tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check extractor tests bench
-	$(BIN)/ruff format --check extractor tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 eval: $(VENV)/.installed-base
 	$(BIN)/extractor eval ../shared/gold tests/golden --floors tests/golden/floors.yaml
