@@ -88,9 +88,13 @@ def load_docx(data: bytes, limits: Limits) -> Loaded:
         raise DocumentError("E005", fmt="docx", detail=f"{type(exc).__name__}: {exc}"[:200]) from None
     except Exception as exc:  # lxml syntax errors and python-docx internals on malformed parts
         raise DocumentError("E005", fmt="docx", detail=f"{type(exc).__name__}: {exc}"[:200]) from None
+    # A damaged main part may parse yet lack the w:document root or its w:body.
+    body = getattr(document.element, "body", None)
+    if body is None:
+        raise DocumentError("E005", fmt="docx", detail="word/document.xml has no w:document/w:body")
     reader = _Reader(_Styles.from_document(document), _Numbering.from_document(document))
     lines: list[str] = []
-    for line in reader.blocks(document.element.body, 0):
+    for line in reader.blocks(body, 0):
         if line.strip():
             lines.append(line.strip())
     return Loaded(

@@ -1,4 +1,4 @@
-"""Crashes found by tests/test_fuzz.py in DOCX files whose zip headers were damaged.
+"""Crashes found by tests/test_fuzz.py in damaged DOCX packages (zip headers, main document part).
 
 Each was an internal error (status `error`, [E009]) before the fix; a damaged package must get a
 coded status like any other broken file.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import struct
+import zipfile
+from collections.abc import Callable
 
 import pytest
 
@@ -62,3 +64,31 @@ def test_docx_member_flagged_as_encrypted(member: str) -> None:
     doc = process_bytes(data, "report.docx")
     assert (doc.status, doc.format) == ("corrupt", "docx")
     assert doc.message.startswith("[E005]") and member in doc.message
+
+
+def _with_document_xml(data: bytes, fix: Callable[[bytes], bytes]) -> bytes:
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name in src.namelist():
+            body = src.read(name)
+            dst.writestr(name, fix(body) if name == "word/document.xml" else body)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "fix",
+    [
+        pytest.param(lambda x: x.replace(b"<w:document ", b"<w:documenx ").replace(b"</w:document>", b"</w:documenx>"),
+                     id="root-element-renamed"),
+        pytest.param(lambda x: x.replace(b"<w:body>", b"<w:bodx>").replace(b"</w:body>", b"</w:bodx>"),
+                     id="body-element-renamed"),
+        pytest.param(lambda x: x[: x.index(b"<w:body>")] + x[x.index(b"</w:body>") + len(b"</w:body>") :],
+                     id="body-missing"),
+    ],
+)
+def test_docx_main_part_without_a_document_body(fix: Callable[[bytes], bytes]) -> None:
+    # python-docx parses such a part, then has no body to walk (AttributeError before the fix).
+    doc = process_bytes(_with_document_xml(_report_docx(), fix), "report.docx")
+    assert (doc.status, doc.format) == ("corrupt", "docx")
+    assert doc.message.startswith("[E005]") and "w:body" in doc.message
