@@ -35,6 +35,7 @@ _GAP_BREAKS = r"\d,，;；。:：\n"
 _LABEL_NOISE = re.compile("共计|累计|合计|总计|其中|分别|全年|共有|达到|以上|左右|(?:国家|省|市|县|区|镇|乡)级")
 # Chars around a number in which its triggers, and the context words of the paragraph, are read.
 _TRIGGER_WINDOW = 40
+_LONG_CLAUSE = 200
 _CONTEXT_WINDOW = 300
 # Every rate binds in % or ‰ (‰ is converted).
 _RATE_UNITS = frozenset({"%", "‰"})
@@ -256,9 +257,10 @@ class _Binder:
         """The indicator a level mention binds to, the trigger hit, the side, and a confidence."""
         start, end = int(m["start"]), int(m["end"])
         cs, ce = self.ctx.clause(start)
-        # Triggers are read within a window of the clause: real clauses are short, and the bound
-        # keeps a text without punctuation (a table dumped as one line) linear.
-        cs, ce = max(cs, start - _TRIGGER_WINDOW), min(ce, end + _TRIGGER_WINDOW)
+        # Triggers are read in the clause (its hits are shared by all its numbers); a very long
+        # clause (a table dumped as one line) is read in a window around the number instead.
+        if ce - cs > _LONG_CLAUSE:
+            cs, ce = max(cs, start - _TRIGGER_WINDOW), min(ce, end + _TRIGGER_WINDOW)
         line_start = max(self.text.rfind("\n", 0, start) + 1, start - _CONTEXT_WINDOW)
         context = self.text[line_start:ce] + " " + _section_words(m.get("section"))
         candidates: list[tuple[str, _Hit, int]] = []
