@@ -23,12 +23,18 @@ PAGE_BREAK = "\f"
 def require_cjk_font() -> None:
     """Fail the calling test unless fontconfig knows a Chinese font that pdfium can draw with."""
     if shutil.which("fc-list") is None:
-        pytest.fail("fc-list (fontconfig) is missing: cannot check for a CJK system font; "
-                    "install fontconfig and fonts-wqy-zenhei (as .ci/run does)")
-    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False).stdout
+        pytest.fail(
+            "fc-list (fontconfig) is missing: cannot check for a CJK system font; "
+            "install fontconfig and fonts-wqy-zenhei (as .ci/run does)"
+        )
+    found = subprocess.run(
+        ["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False
+    ).stdout
     if not found.strip():
-        pytest.fail("no CJK system font: pdfium renders the non-embedded STSong-Light blank without one, "
-                    "so a scanned test PDF would hold no text; install fonts-wqy-zenhei (as .ci/run does)")
+        pytest.fail(
+            "no CJK system font: pdfium renders the non-embedded STSong-Light blank without one, "
+            "so a scanned test PDF would hold no text; install fonts-wqy-zenhei (as .ci/run does)"
+        )
 
 
 def typeset_pdf(title: Sequence[str], paragraphs: Sequence[str], page_numbers: bool = True) -> bytes:
@@ -45,9 +51,18 @@ def typeset_pdf(title: Sequence[str], paragraphs: Sequence[str], page_numbers: b
     from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
 
     pdfmetrics.registerFont(UnicodeCIDFont(FONT))
-    body = ParagraphStyle("body", fontName=FONT, fontSize=12, leading=20, wordWrap="CJK",
-                          alignment=TA_JUSTIFY, firstLineIndent=24)
-    head = ParagraphStyle("title", parent=body, fontSize=16, leading=26, alignment=TA_CENTER, firstLineIndent=0)
+    body = ParagraphStyle(
+        "body",
+        fontName=FONT,
+        fontSize=12,
+        leading=20,
+        wordWrap="CJK",
+        alignment=TA_JUSTIFY,
+        firstLineIndent=24,
+    )
+    head = ParagraphStyle(
+        "title", parent=body, fontSize=16, leading=26, alignment=TA_CENTER, firstLineIndent=0
+    )
     width, _ = A4
 
     def footer(canvas: object, doc: object) -> None:
@@ -58,8 +73,15 @@ def typeset_pdf(title: Sequence[str], paragraphs: Sequence[str], page_numbers: b
     story = [Paragraph(line, head) for line in title]
     story += [PageBreak() if p == PAGE_BREAK else Paragraph(p, body) for p in paragraphs]
     buf = io.BytesIO()
-    doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=28 * mm, rightMargin=26 * mm, topMargin=30 * mm,
-                            bottomMargin=28 * mm, invariant=1)
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=28 * mm,
+        rightMargin=26 * mm,
+        topMargin=30 * mm,
+        bottomMargin=28 * mm,
+        invariant=1,
+    )
     doc.build(story, onFirstPage=footer, onLaterPages=footer)
     return buf.getvalue()
 

@@ -47,19 +47,165 @@ def budget(n: int) -> settings:
 # ---------------------------------------------------------------------------------------------
 # Strategies
 
-NUMBERS = ["0", "12", "100", "1,234", "3.5", "98.7", "0.05", "2021", "1.2万", "3亿", "十", "二十三", "一百零五",
-           "两千", "三成", "五分之一", "１２", "９８．５", "1/3", "1—2", "3-5", "10~20", "½", "Ⅲ", "①", "1e5",
-           "99999999999999999999", "1.2.3", "0.0.0", "百分之九十", "千分之三", "〇", "○"]
-UNITS = ["件", "次", "人次", "人", "名", "个", "万元", "元", "亿元", "%", "％", "‰", "个百分点", "户", "场", "份",
-         "条", "项", "起", "天", "小时", "倍", "年", "月", "日", "号", "期", "届", "平方米", "公里", "家", "余"]
-QUALIFIERS = ["近", "约", "余", "多", "以上", "不少于", "超过", "达", "同比增长", "下降", "提高", "共", "累计",
-              "力争", "计划", "第", "全年", "其中"]
-MARKERS = ["一、", "二、", "十二、", "（一）", "(二)", "1.", "2．", "（3）", "(4)", "①", "第一部分", "第二章", "第三条",
-           "一是", "【", "】", "一、二、三、"]
-TEXT = ["法治政府建设", "行政处罚案件", "调解矛盾纠纷", "法律顾问", "报告", "街道办事处", "重庆市荣昌区", "区政府：",
-        "2022年1月24日", "〔2022〕2号", "联系人：", "电话：", "特此报告", "中共", "委员会", "。", "，", "、", "；",
-        "：", ":", ",", ".", "（", "）", "(", ")", "“", "”", "《", "》", "—", "-", "~", "至", "到", " ", "\u3000",
-        "\t", "\n", "\n\n", "\r\n", "\u200b", "\ufeff", "\x00", "\x0c", "\u2028", "\ufffd", "\U0001f600"]
+NUMBERS = [
+    "0",
+    "12",
+    "100",
+    "1,234",
+    "3.5",
+    "98.7",
+    "0.05",
+    "2021",
+    "1.2万",
+    "3亿",
+    "十",
+    "二十三",
+    "一百零五",
+    "两千",
+    "三成",
+    "五分之一",
+    "１２",
+    "９８．５",
+    "1/3",
+    "1—2",
+    "3-5",
+    "10~20",
+    "½",
+    "Ⅲ",
+    "①",
+    "1e5",
+    "99999999999999999999",
+    "1.2.3",
+    "0.0.0",
+    "百分之九十",
+    "千分之三",
+    "〇",
+    "○",
+]
+UNITS = [
+    "件",
+    "次",
+    "人次",
+    "人",
+    "名",
+    "个",
+    "万元",
+    "元",
+    "亿元",
+    "%",
+    "％",
+    "‰",
+    "个百分点",
+    "户",
+    "场",
+    "份",
+    "条",
+    "项",
+    "起",
+    "天",
+    "小时",
+    "倍",
+    "年",
+    "月",
+    "日",
+    "号",
+    "期",
+    "届",
+    "平方米",
+    "公里",
+    "家",
+    "余",
+]
+QUALIFIERS = [
+    "近",
+    "约",
+    "余",
+    "多",
+    "以上",
+    "不少于",
+    "超过",
+    "达",
+    "同比增长",
+    "下降",
+    "提高",
+    "共",
+    "累计",
+    "力争",
+    "计划",
+    "第",
+    "全年",
+    "其中",
+]
+MARKERS = [
+    "一、",
+    "二、",
+    "十二、",
+    "（一）",
+    "(二)",
+    "1.",
+    "2．",
+    "（3）",
+    "(4)",
+    "①",
+    "第一部分",
+    "第二章",
+    "第三条",
+    "一是",
+    "【",
+    "】",
+    "一、二、三、",
+]
+TEXT = [
+    "法治政府建设",
+    "行政处罚案件",
+    "调解矛盾纠纷",
+    "法律顾问",
+    "报告",
+    "街道办事处",
+    "重庆市荣昌区",
+    "区政府：",
+    "2022年1月24日",
+    "〔2022〕2号",
+    "联系人：",
+    "电话：",
+    "特此报告",
+    "中共",
+    "委员会",
+    "。",
+    "，",
+    "、",
+    "；",
+    "：",
+    ":",
+    ",",
+    ".",
+    "（",
+    "）",
+    "(",
+    ")",
+    "“",
+    "”",
+    "《",
+    "》",
+    "—",
+    "-",
+    "~",
+    "至",
+    "到",
+    " ",
+    "\u3000",
+    "\t",
+    "\n",
+    "\n\n",
+    "\r\n",
+    "\u200b",
+    "\ufeff",
+    "\x00",
+    "\x0c",
+    "\u2028",
+    "\ufffd",
+    "\U0001f600",
+]
 PIECES = NUMBERS + UNITS + QUALIFIERS + MARKERS + TEXT
 
 
@@ -75,24 +221,78 @@ def report_lines() -> st.SearchStrategy[str]:
     return st.lists(line, max_size=25).map("\n".join)
 
 
-HTML_PIECES = ["<html>", "</html>", "<head>", "<body>", "<div>", "</div>", "<p>", "</p>", "<br>", "<br/>",
-               "<table>", "<tr>", "<td>", "</td>", "</tr>", "</table>", "<span>", "<b>", "</b>", "<strong>",
-               '<div id="zoom">', '<div class="TRS_Editor">', "<script>", "</script>", "<style>", "</style>",
-               "<!--", "-->", "<![CDATA[", "]]>", "<?xml version='1.0'?>",
-               '<!DOCTYPE html [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>', "&a;", "&b;",
-               '<meta charset="gbk">', '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">',
-               "<title>", "</title>", "&amp;", "&nbsp;", "&#0;", "&#x110000;", "&#99999999;", "&#12345", "&",
-               "<", ">", "</", "<p <p>", '<a href="', '"', "'", "=", "发布时间：", "索引号：", "来源：",
-               "<td>发文字号：</td><td>荣府发〔2022〕1号</td>"]
+HTML_PIECES = [
+    "<html>",
+    "</html>",
+    "<head>",
+    "<body>",
+    "<div>",
+    "</div>",
+    "<p>",
+    "</p>",
+    "<br>",
+    "<br/>",
+    "<table>",
+    "<tr>",
+    "<td>",
+    "</td>",
+    "</tr>",
+    "</table>",
+    "<span>",
+    "<b>",
+    "</b>",
+    "<strong>",
+    '<div id="zoom">',
+    '<div class="TRS_Editor">',
+    "<script>",
+    "</script>",
+    "<style>",
+    "</style>",
+    "<!--",
+    "-->",
+    "<![CDATA[",
+    "]]>",
+    "<?xml version='1.0'?>",
+    '<!DOCTYPE html [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>',
+    "&a;",
+    "&b;",
+    '<meta charset="gbk">',
+    '<meta http-equiv="Content-Type" content="text/html; charset=utf-8">',
+    "<title>",
+    "</title>",
+    "&amp;",
+    "&nbsp;",
+    "&#0;",
+    "&#x110000;",
+    "&#99999999;",
+    "&#12345",
+    "&",
+    "<",
+    ">",
+    "</",
+    "<p <p>",
+    '<a href="',
+    '"',
+    "'",
+    "=",
+    "发布时间：",
+    "索引号：",
+    "来源：",
+    "<td>发文字号：</td><td>荣府发〔2022〕1号</td>",
+]
 
 
 def html_bytes() -> st.SearchStrategy[bytes]:
     """HTML token soup (text pieces and tags) in one of the encodings pages come in, or raw bytes."""
-    soup = st.lists(st.one_of(st.sampled_from(HTML_PIECES), st.sampled_from(PIECES)), max_size=80).map("".join)
+    soup = st.lists(st.one_of(st.sampled_from(HTML_PIECES), st.sampled_from(PIECES)), max_size=80).map(
+        "".join
+    )
     encoded = st.tuples(soup, st.sampled_from(["utf-8", "gb18030", "big5", "utf-16", "latin-1"])).map(
         lambda p: p[0].encode(p[1], errors="replace")
     )
-    return st.one_of(encoded, st.binary(max_size=600), st.tuples(encoded, st.binary(max_size=40)).map(b"".join))
+    return st.one_of(
+        encoded, st.binary(max_size=600), st.tuples(encoded, st.binary(max_size=40)).map(b"".join)
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,7 +336,7 @@ def _check_mentions(text: str, mentions: list[dict]) -> None:
     for m in mentions:
         assert set(MENTION_KEYS) <= set(m), set(MENTION_KEYS) - set(m)
         assert 0 <= m["start"] < m["end"] <= len(text)
-        assert text[m["start"]:m["end"]] == m["surface"]
+        assert text[m["start"] : m["end"]] == m["surface"]
         assert m["start"] >= prev, "mentions out of reading order"
         prev = m["start"]
         # A change ("提高2个百分点") has no level: its value is null and the change is in delta_value.
@@ -177,9 +377,11 @@ def test_heading_tree_is_consistent_on_any_text(source: str, bold: list[str]) ->
     for i, h in enumerate(found.headings):
         assert 0 <= h["start"] <= h["end"] <= len(text)
         assert h["level"] >= 1
-        assert h["parent"] is None or (0 <= h["parent"] < i and found.headings[h["parent"]]["level"] < h["level"])
+        assert h["parent"] is None or (
+            0 <= h["parent"] < i and found.headings[h["parent"]]["level"] < h["level"]
+        )
         # A wrapped heading's text runs over a line break that it does not keep.
-        assert h["text"].strip() and h["text"] in text[h["start"]:h["end"]].replace("\n", "")
+        assert h["text"].strip() and h["text"] in text[h["start"] : h["end"]].replace("\n", "")
     for key, where in found.provenance.items():
         if isinstance(where, dict) and isinstance(where.get("start"), int) and where.get("source") != "page":
             assert 0 <= where["start"] <= where["end"] <= len(text), key
@@ -224,7 +426,9 @@ def _check_document(data: bytes, name: str) -> None:
     assert doc.status in STATUSES
     # The record as published in documents.jsonl (the runner leaves out contact and timings).
     record = {k: v for k, v in doc.to_dict().items() if k not in ("contact", "timings")}
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _record_validator().iter_errors(record)]
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _record_validator().iter_errors(record)
+    ]
     assert not errors, errors
     if doc.status == "ok":
         assert doc.message == ""
@@ -237,13 +441,27 @@ def _check_document(data: bytes, name: str) -> None:
         assert code.group(1) != "E009", doc.message
 
 
-MAGIC = [b"", b"%PDF-1.4\n", b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"<html>", b"\xef\xbb\xbf",
-         b"\xff\xfe", b"{\\rtf1", b"MIME-Version: 1.0\r\nContent-Type: multipart/related\r\n", b"\x89PNG\r\n\x1a\n",
-         b"<?xml version='1.0'?><w:wordDocument>"]
+MAGIC = [
+    b"",
+    b"%PDF-1.4\n",
+    b"PK\x03\x04",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+    b"<html>",
+    b"\xef\xbb\xbf",
+    b"\xff\xfe",
+    b"{\\rtf1",
+    b"MIME-Version: 1.0\r\nContent-Type: multipart/related\r\n",
+    b"\x89PNG\r\n\x1a\n",
+    b"<?xml version='1.0'?><w:wordDocument>",
+]
 
 
 @budget(200)
-@given(st.sampled_from(MAGIC), st.binary(max_size=400), st.sampled_from(["a.txt", "a.pdf", "a.docx", "a.html", ""]))
+@given(
+    st.sampled_from(MAGIC),
+    st.binary(max_size=400),
+    st.sampled_from(["a.txt", "a.pdf", "a.docx", "a.html", ""]),
+)
 def test_pipeline_never_raises_on_random_bytes(magic: bytes, data: bytes, name: str) -> None:
     _check_document(magic + data, name)
 
@@ -310,23 +528,29 @@ def _mutants(seed: bytes) -> st.SearchStrategy[bytes]:
                 break
             at = where % len(data)
             if kind == 0:
-                data[at:at + len(blob)] = blob
+                data[at : at + len(blob)] = blob
             elif kind == 1:
-                del data[at:at + length]
+                del data[at : at + length]
             elif kind == 2:
                 data[at:at] = blob
             else:
                 del data[at:]
         return bytes(data)
 
-    op = st.tuples(st.integers(0, 3), st.integers(0, 1 << 20), st.integers(1, 64), st.binary(min_size=1, max_size=8))
+    op = st.tuples(
+        st.integers(0, 3), st.integers(0, 1 << 20), st.integers(1, 64), st.binary(min_size=1, max_size=8)
+    )
     return st.lists(op, min_size=1, max_size=6).map(apply)
 
 
 @budget(150)
-@given(st.one_of(_mutants(SEEDS["pdf"]).map(lambda d: (d, "m.pdf")),
-                 _mutants(SEEDS["docx"]).map(lambda d: (d, "m.docx")),
-                 _docx_member_mutants().map(lambda d: (d, "x.docx"))))
+@given(
+    st.one_of(
+        _mutants(SEEDS["pdf"]).map(lambda d: (d, "m.pdf")),
+        _mutants(SEEDS["docx"]).map(lambda d: (d, "m.docx")),
+        _docx_member_mutants().map(lambda d: (d, "x.docx")),
+    )
+)
 def test_pipeline_never_raises_on_mutated_pdf_and_docx(sample: tuple[bytes, str]) -> None:
     _check_document(*sample)
 

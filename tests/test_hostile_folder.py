@@ -151,19 +151,29 @@ def build_folder(root: Path, seed: Path) -> dict[str, Expect]:
             put(f"reports/golden/{path.name}", path.read_bytes(), Expect("ok"))
 
     report_docx = _docx(REPORT.splitlines())
-    text_pdf = typeset_pdf(["重庆市荣昌区青松街道办事处", "关于2022年度法治政府建设情况的报告"], REPORT.splitlines()[3:7])
+    text_pdf = typeset_pdf(
+        ["重庆市荣昌区青松街道办事处", "关于2022年度法治政府建设情况的报告"], REPORT.splitlines()[3:7]
+    )
     rng = random.Random(20240601)
 
     # Archives and XML.
-    put("hostile/zip-bomb.docx", _replace_member(report_docx, "word/media/image1.png", zeros=300 << 20),
-        Expect("too_large", "E011"))
+    put(
+        "hostile/zip-bomb.docx",
+        _replace_member(report_docx, "word/media/image1.png", zeros=300 << 20),
+        Expect("too_large", "E011"),
+    )
     put("hostile/billion-laughs.docx", _billion_laughs(report_docx), Expect("corrupt", "E005"))
-    put("hostile/no-document-part.docx", _replace_member(b"PK\x05\x06" + bytes(18), "media/a.bin", b"x"),
-        Expect("unsupported_format", "E004"))
+    put(
+        "hostile/no-document-part.docx",
+        _replace_member(b"PK\x05\x06" + bytes(18), "media/a.bin", b"x"),
+        Expect("unsupported_format", "E004"),
+    )
     # Sizes and depths.
-    put("hostile/nested-100000.html",
+    put(
+        "hostile/nested-100000.html",
         ("<html><body>" + "<div>" * 100_000 + REPORT.replace("\n", "<br>") + "</div>" * 100_000).encode(),
-        Expect("ok", fmt="html"))
+        Expect("ok", fmt="html"),
+    )
     big = root / "hostile/huge-200mb.txt"
     big.parent.mkdir(parents=True, exist_ok=True)
     with big.open("wb") as fh:
@@ -172,7 +182,11 @@ def build_folder(root: Path, seed: Path) -> dict[str, Expect]:
     expect["hostile/huge-200mb.txt"] = Expect("too_large", "E001")
     put("hostile/10000-empty-pages.pdf", _blank_pdf(10_000), Expect("too_large", "E007"))
     # Encodings.
-    put("hostile/malformed-utf8.txt", _damage(REPORT.encode("utf-8"), 97, b"\xe6\x9c"), Expect("ok", fmt="txt"))
+    put(
+        "hostile/malformed-utf8.txt",
+        _damage(REPORT.encode("utf-8"), 97, b"\xe6\x9c"),
+        Expect("ok", fmt="txt"),
+    )
     put("hostile/malformed-gbk.txt", _damage(REPORT.encode("gbk"), 89, b"\xff"), Expect("ok", fmt="txt"))
     put("hostile/nul-bytes.txt", _damage(REPORT.encode("utf-8"), 150, b"\x00"), Expect("ok", fmt="txt"))
     lines = REPORT.splitlines(keepends=True)
@@ -181,8 +195,11 @@ def build_folder(root: Path, seed: Path) -> dict[str, Expect]:
     put("hostile/whitespace-only.txt", "  \n\u3000\u3000\r\n\t\n".encode(), Expect("empty", "E003"))
     # Formats behind the wrong name, damaged files, unsupported formats.
     put("hostile/really-a-docx.pdf", report_docx, Expect("ok", fmt="docx"))
-    put("hostile/really-html.docx", ("<html><body><p>" + REPORT.replace("\n", "</p><p>") + "</p></body></html>")
-        .encode(), Expect("ok", fmt="html"))
+    put(
+        "hostile/really-html.docx",
+        ("<html><body><p>" + REPORT.replace("\n", "</p><p>") + "</p></body></html>").encode(),
+        Expect("ok", fmt="html"),
+    )
     put("hostile/truncated.pdf", text_pdf[: len(text_pdf) // 2], Expect("corrupt", "E005"))
     put("hostile/encrypted.pdf", _encrypted_pdf(), Expect("corrupt", "E005"))
     put("hostile/empty.pdf", b"", Expect("empty", "E002"))
@@ -190,7 +207,9 @@ def build_folder(root: Path, seed: Path) -> dict[str, Expect]:
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + rng.randbytes(4096)
     put("hostile/legacy.doc", ole, Expect("unsupported_format", "E004", fmt="doc"))
     put("hostile/legacy.wps", ole, Expect("unsupported_format", "E004", fmt="wps"))
-    put("hostile/picture.pdf", b"\x89PNG\r\n\x1a\n" + rng.randbytes(256), Expect("unsupported_format", "E004"))
+    put(
+        "hostile/picture.pdf", b"\x89PNG\r\n\x1a\n" + rng.randbytes(256), Expect("unsupported_format", "E004")
+    )
     # A scan: no text layer, OCRed inside the worker.
     put("hostile/scanned.pdf", image_only_pdf(text_pdf), Expect("ok", fmt="pdf", text_source="ocr"))
     return expect
@@ -233,8 +252,9 @@ def _tree_peak_rss(root: int) -> int:
 def _run_measured(cmd: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], int]:
     """Run `cmd` under the address-space limit; return the result and the peak RSS of its process tree."""
     peak = 0
-    with subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          preexec_fn=_limit_memory) as proc:
+    with subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_limit_memory
+    ) as proc:
         deadline = time.monotonic() + RUN_TIMEOUT
         while proc.poll() is None:
             if time.monotonic() > deadline:
@@ -255,7 +275,18 @@ def test_mixed_hostile_folder_gives_one_right_row_per_input(tmp_path: Path, seed
     assert len(expect) >= 40
 
     proc, peak = _run_measured(
-        [sys.executable, "-m", "extractor", "run", str(folder), "--out", str(out), "--workers", "2", "--no-progress"],
+        [
+            sys.executable,
+            "-m",
+            "extractor",
+            "run",
+            str(folder),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--no-progress",
+        ],
         tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -278,13 +309,21 @@ def test_mixed_hostile_folder_gives_one_right_row_per_input(tmp_path: Path, seed
     assert not wrong, json.dumps(wrong, ensure_ascii=False, indent=1)
 
     # Every ok document has text; the damaged texts still give their numbers.
-    records = {str(Path(r["source"]).relative_to(folder)): r
-               for r in map(json.loads, (out / "documents.jsonl").read_text(encoding="utf-8").splitlines())}
+    records = {
+        str(Path(r["source"]).relative_to(folder)): r
+        for r in map(json.loads, (out / "documents.jsonl").read_text(encoding="utf-8").splitlines())
+    }
     for rel, exp in expect.items():
         if exp.status == "ok":
             assert records[rel]["chars"] > 0, rel
-    for rel in ("hostile/malformed-utf8.txt", "hostile/malformed-gbk.txt", "hostile/nul-bytes.txt",
-                "hostile/mixed-utf8-gbk.txt", "hostile/nested-100000.html", "hostile/really-a-docx.pdf"):
+    for rel in (
+        "hostile/malformed-utf8.txt",
+        "hostile/malformed-gbk.txt",
+        "hostile/nul-bytes.txt",
+        "hostile/mixed-utf8-gbk.txt",
+        "hostile/nested-100000.html",
+        "hostile/really-a-docx.pdf",
+    ):
         values = {(m["value"], m["unit"]) for m in records[rel]["mentions"]}
         assert {(36, "件"), (128, "件")} <= values, (rel, values)
     assert records["hostile/malformed-utf8.txt"]["warnings"], "damaged bytes must be reported"

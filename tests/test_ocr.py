@@ -66,7 +66,12 @@ def test_ocr_recovers_headings_and_numbers_of_a_scanned_report(seed_pdfs: tuple[
     text_doc = process_bytes(text_pdf, "report.pdf", options)
     scan_doc = process_bytes(scan_pdf, "scan.pdf", options)
     assert (text_doc.status, text_doc.text_source) == ("ok", "pdfium")
-    assert (scan_doc.status, scan_doc.text_source, scan_doc.message, scan_doc.warnings) == ("ok", "ocr", "", [])
+    assert (scan_doc.status, scan_doc.text_source, scan_doc.message, scan_doc.warnings) == (
+        "ok",
+        "ocr",
+        "",
+        [],
+    )
     assert scan_doc.pages == text_doc.pages == 3
     assert scan_doc.ocr_confidence is not None and 0.9 <= scan_doc.ocr_confidence <= 1.0
     # Enough to compare: the first 40% of the seed holds two levels of headings and a dozen numbers.
@@ -74,7 +79,10 @@ def test_ocr_recovers_headings_and_numbers_of_a_scanned_report(seed_pdfs: tuple[
 
     # Headings: the same tree (levels in order); texts equal up to a rare misread character.
     assert [h["level"] for h in scan_doc.headings] == [h["level"] for h in text_doc.headings]
-    pairs = [(_norm(a["text"]), _norm(b["text"])) for a, b in zip(text_doc.headings, scan_doc.headings, strict=True)]
+    pairs = [
+        (_norm(a["text"]), _norm(b["text"]))
+        for a, b in zip(text_doc.headings, scan_doc.headings, strict=True)
+    ]
     assert all(difflib.SequenceMatcher(None, a, b).ratio() >= 0.9 for a, b in pairs), pairs
     assert sum(a == b for a, b in pairs) >= 0.9 * len(pairs)
 
@@ -82,15 +90,16 @@ def test_ocr_recovers_headings_and_numbers_of_a_scanned_report(seed_pdfs: tuple[
     want, got = _mentions(text_doc), _mentions(scan_doc)
     assert sum((want & got).values()) >= 0.95 * sum(want.values()), (want - got, got - want)
     for m in scan_doc.mentions:
-        assert scan_doc.text[m["start"]:m["end"]] == m["surface"]
+        assert scan_doc.text[m["start"] : m["end"]] == m["surface"]
 
     # Paragraphs: wrapped lines joined the same way, across page breaks too, and no page numbers.
     assert len(scan_doc.text.splitlines()) == len(text_doc.text.splitlines())
     assert "—" not in scan_doc.text
 
 
-def test_ocr_runs_with_the_network_unreachable(short_scan: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_ocr_runs_with_the_network_unreachable(
+    short_scan: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise OSError("network unreachable (blocked by the test)")
 
@@ -150,14 +159,17 @@ def test_page_of_any_shape_is_rendered_within_bounds() -> None:
         bands = ocr._bands(height, scale)
         assert bands[0][0] == 0 and bands[-1][1] == height
         assert all((b - t) * scale <= ocr.MAX_SIDE_PX + 1e-6 for t, b in bands)
-        assert all(b1 - t2 >= ocr.BAND_OVERLAP_PX / scale - 1e-6 for (_, b1), (t2, _) in itertools.pairwise(bands))
+        assert all(
+            b1 - t2 >= ocr.BAND_OVERLAP_PX / scale - 1e-6 for (_, b1), (t2, _) in itertools.pairwise(bands)
+        )
     from PIL import Image
 
     assert ocr._padded(Image.new("L", (3, 2000))).size == (ocr.DETECT_MIN_PX, 2000)
 
 
-def test_scanned_pdf_keeps_status_scanned_without_the_ocr_extra(short_scan: bytes,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scanned_pdf_keeps_status_scanned_without_the_ocr_extra(
+    short_scan: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(ocr, "available", lambda: False)
     doc = process_bytes(short_scan, "scan.pdf")
     assert (doc.status, doc.format) == ("scanned", "pdf")
@@ -196,6 +208,11 @@ def test_ocr_module_imports_nothing_heavy() -> None:
     import sys
 
     code = "import sys, extractor.load.ocr as o; o.available(); print('rapidocr_onnxruntime' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[1])
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert out.stdout.strip() == "False"

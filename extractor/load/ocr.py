@@ -153,7 +153,9 @@ def _start_engine() -> Any:
     try:
         return _engine()
     except Exception as exc:  # onnxruntime raises its own types for a missing or damaged model
-        raise DocumentError("E014", detail=f"OCR engine could not start: {type(exc).__name__}: {exc}"[:200]) from None
+        raise DocumentError(
+            "E014", detail=f"OCR engine could not start: {type(exc).__name__}: {exc}"[:200]
+        ) from None
 
 
 def _scale(width: float) -> float:
@@ -266,6 +268,8 @@ def _page_lines(boxes: list[_Box], width: float, height: float, scale: float) ->
         if m := _DASHED_NUMBER.match(r.text):
             r.text = f"— {m.group(1)} —"
         size = body if abs(r.height - body) <= BODY_HEIGHT_SHARE * body else r.height
-        lines.append(Line(r.text, r.left / scale, r.right / scale, r.top / scale, r.bottom / scale, size / scale))
+        lines.append(
+            Line(r.text, r.left / scale, r.right / scale, r.top / scale, r.bottom / scale, size / scale)
+        )
     chars = sum(len(r.text.replace(" ", "")) for r in rows)
     return PageLines(lines=lines, width=width, height=height, chars=chars, engine="ocr")

@@ -31,8 +31,9 @@ def _report_docx() -> bytes:
     return buf.getvalue()
 
 
-def _patch(data: bytes, member: str, signature: bytes, name_len_at: int, name_at: int, field: int,
-           value: int) -> bytes:
+def _patch(
+    data: bytes, member: str, signature: bytes, name_len_at: int, name_at: int, field: int, value: int
+) -> bytes:
     """Set a 16-bit header field of `member` in every header with `signature`."""
     out = bytearray(data)
     pos = out.find(signature)
@@ -49,7 +50,9 @@ def _patch(data: bytes, member: str, signature: bytes, name_len_at: int, name_at
 
 def test_docx_whose_central_directory_asks_for_zip_version_6_4() -> None:
     # zipfile refuses versions above 6.3 with NotImplementedError, raised while sniffing.
-    data = _patch(_report_docx(), "word/document.xml", b"PK\x01\x02", CD_NAME_LEN, CD_NAME, CD_VERSION_NEEDED, 64)
+    data = _patch(
+        _report_docx(), "word/document.xml", b"PK\x01\x02", CD_NAME_LEN, CD_NAME, CD_VERSION_NEEDED, 64
+    )
     assert sniff(data, "report.docx") == "docx"  # from the local headers, as for any damaged package
     doc = process_bytes(data, "report.docx")
     assert (doc.status, doc.message[:6]) == ("corrupt", "[E005]")
@@ -79,12 +82,18 @@ def _with_document_xml(data: bytes, fix: Callable[[bytes], bytes]) -> bytes:
 @pytest.mark.parametrize(
     "fix",
     [
-        pytest.param(lambda x: x.replace(b"<w:document ", b"<w:documenx ").replace(b"</w:document>", b"</w:documenx>"),
-                     id="root-element-renamed"),
-        pytest.param(lambda x: x.replace(b"<w:body>", b"<w:bodx>").replace(b"</w:body>", b"</w:bodx>"),
-                     id="body-element-renamed"),
-        pytest.param(lambda x: x[: x.index(b"<w:body>")] + x[x.index(b"</w:body>") + len(b"</w:body>") :],
-                     id="body-missing"),
+        pytest.param(
+            lambda x: x.replace(b"<w:document ", b"<w:documenx ").replace(b"</w:document>", b"</w:documenx>"),
+            id="root-element-renamed",
+        ),
+        pytest.param(
+            lambda x: x.replace(b"<w:body>", b"<w:bodx>").replace(b"</w:body>", b"</w:bodx>"),
+            id="body-element-renamed",
+        ),
+        pytest.param(
+            lambda x: x[: x.index(b"<w:body>")] + x[x.index(b"</w:body>") + len(b"</w:body>") :],
+            id="body-missing",
+        ),
     ],
 )
 def test_docx_main_part_without_a_document_body(fix: Callable[[bytes], bytes]) -> None:

@@ -35,6 +35,12 @@ except DocumentError as exc:
 
 
 def test_ocr_of_sliver_pages_stays_within_memory() -> None:
-    proc = subprocess.run([sys.executable, "-c", CODE.format(limit=ADDRESS_SPACE)], capture_output=True, text=True,
-                          timeout=300, cwd=Path(__file__).resolve().parents[2], check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", CODE.format(limit=ADDRESS_SPACE)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
     assert (proc.returncode, proc.stdout.strip()) == (0, "E014"), proc.stderr[-2000:]
