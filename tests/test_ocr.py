@@ -203,6 +203,22 @@ def test_boxes_on_one_baseline_join_into_one_line() -> None:
     assert lines[0].left == 100 and lines[0].right == 340 and lines[0].score == pytest.approx(0.98)
 
 
+@pytest.mark.parametrize(
+    ("read", "fixed"),
+    [
+        ("全年办理案件1O2件", "全年办理案件102件"),
+        ("2O21年", "2021年"),
+        ("共计1l5人次", "共计115人次"),
+        ("-3一", "— 3 —"),  # a page number whose dashes were read as 一
+        ("OCR识别", "OCR识别"),  # letters outside numbers stay
+        ("第l项", "第l项"),
+    ],
+)
+def test_recognised_lines_fix_digit_lookalikes_and_page_numbers(read: str, fixed: str) -> None:
+    page = ocr._page_lines([_Box(read, 100, 400, 100, 120, 0.9)], 595, 842, 1.0)
+    assert page.lines[0].text == fixed
+
+
 def test_ocr_module_imports_nothing_heavy() -> None:
     import subprocess
     import sys

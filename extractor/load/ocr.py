@@ -53,6 +53,9 @@ FIELD_GAP_EM = 1.0
 BODY_HEIGHT_SHARE = 0.3
 # A page number set as "— 3 —" often comes back with the dashes read as 一 ("-3一"); such a line
 # is rewritten with plain dashes so that the page-number rules recognise it.
+# Letters the recogniser confuses with digits, fixed only between two digits ("2O21", "1l5").
+_DIGIT_LOOKALIKES = {"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1"}
+_LOOKALIKE_IN_NUMBER = re.compile(r"(?<=\d)[OoDlI|](?=\d)")
 _DASHED_NUMBER = re.compile(r"^[-－—–―一_~·•\s]*(\d{1,4})[-－—–―一_~·•\s]*$")
 
 
@@ -265,6 +268,7 @@ def _page_lines(boxes: list[_Box], width: float, height: float, scale: float) ->
     body = statistics.median(r.height for r in rows) if rows else 0.0
     lines = []
     for r in rows:
+        r.text = _LOOKALIKE_IN_NUMBER.sub(lambda m: _DIGIT_LOOKALIKES[m.group()], r.text)
         if m := _DASHED_NUMBER.match(r.text):
             r.text = f"— {m.group(1)} —"
         size = body if abs(r.height - body) <= BODY_HEIGHT_SHARE * body else r.height
