@@ -363,6 +363,29 @@ def test_number_grammar_spans_are_valid_in_a_heading_tree(source: str) -> None:
     _check_mentions(text, find_mentions(text, headings))
 
 
+COUNT_UNITS = ["件", "次", "人次", "个", "场", "份", "名", "户", "项"]
+COUNT_LEADS = ["全年共办理", "累计开展", "其中", "组织培训"]
+
+
+@budget(200)
+@given(st.integers(0, 10**9), st.sampled_from(COUNT_UNITS), st.booleans(), st.sampled_from(COUNT_LEADS))
+def test_any_count_written_in_digits_reads_back(n: int, unit: str, grouped: bool, lead: str) -> None:
+    number = f"{n:,}" if grouped else str(n)
+    text = f"{lead}{number}{unit}。"
+    mentions = find_mentions(text, [])
+    assert [(m["value"], m["unit"]) for m in mentions] == [(n, unit)], text
+    assert number in mentions[0]["surface"]
+
+
+@budget(150)
+@given(st.integers(0, 99_999), st.integers(0, 99), st.sampled_from(["万元", "元", "亿元", "%"]))
+def test_any_decimal_amount_reads_back(whole: int, hundredths: int, unit: str) -> None:
+    number = f"{whole}.{hundredths:02d}".rstrip("0").rstrip(".")
+    text = f"罚没款合计{number}{unit}。"
+    [mention] = find_mentions(text, [])
+    assert mention["value"] == pytest.approx(float(number)) and mention["unit"] == unit, text
+
+
 # ---------------------------------------------------------------------------------------------
 # Headings
 
