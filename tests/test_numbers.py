@@ -140,7 +140,6 @@ BUGS = [  # regressions, named by what they reproduce
 ]
 KNOWN_FAILURES = [
     ("覆盖1/3的行政村", [("1/3", 33.33, "/", None)]),  # Arabic fractions are not read
-    ("每周两三次", [("两三次", 2, "次", None)]),  # 两三 (two or three) is not read as a range
 ]
 
 
@@ -172,6 +171,8 @@ RANGES = [
     ("每月检查三至五次", 3, 5, "次"),
     ("服务10-15万人次", 100000, 150000, "人次"),
     ("服务10万人次至15万人次", 100000, 150000, "人次"),
+    ("每周两三次", 2, 3, "次"),
+    ("设立七八个服务点", 7, 8, "个"),
     ("占比5%至8%", 5, 8, "%"),
 ]
 

@@ -350,6 +350,14 @@ class Scanner:
             return self._chinese(cn)
         return None
 
+    def _neighbours(self, cn: str) -> tuple[Decimal, Decimal] | None:
+        """Two neighbouring digits written together (一两, 两三, 七八): a loose range, else None."""
+        digits = self.g.digits
+        if len(cn) != 2 or cn[0] not in digits or cn[1] not in digits:
+            return None
+        low, high = digits[cn[0]], digits[cn[1]]
+        return (Decimal(low), Decimal(high)) if low >= 1 and high == low + 1 else None
+
     # -- forms ---------------------------------------------------------------------------------
 
     def count(self, m: re.Match[str]) -> Candidate | None:
@@ -376,6 +384,11 @@ class Scanner:
         elif "来" in (q1, q2):
             return None  # 十来个 is Chinese only
         parsed = self._number(m.group("ar"), cn)
+        pair_high: Decimal | None = None
+        if parsed is None and cn is not None and m.group("sep") is None:
+            pair = self._neighbours(cn)  # 两三次, 七八个: a loose range
+            if pair is not None:
+                parsed, pair_high = (pair[0], False), pair[1]
         if parsed is None:
             return None
         value = parsed[0]
@@ -385,7 +398,7 @@ class Scanner:
             return None  # 百名律师进千村, 进万家: a slogan, not a count
         if self._rejected(core, start, m.end("unit")):
             return None
-        high: Decimal | None = None
+        high = pair_high
         if m.group("sep") is not None:
             parsed2 = self._number(m.group("ar2"), m.group("cn2"))
             if parsed2 is None or parsed2[0] <= value:
