@@ -54,8 +54,13 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
+_LOAD: list[float] = []
+
+
 def _log(msg: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+    # The 1-minute load average at each step: figures taken on a busy machine say so.
+    _LOAD.append(os.getloadavg()[0])
+    print(f"[bench {time.strftime('%H:%M:%S')} load {_LOAD[-1]:.1f}] {msg}", file=sys.stderr, flush=True)
 
 
 # -- extraction throughput -------------------------------------------------------------------------
@@ -154,11 +159,15 @@ def bench_pdf(pdfs: list[Path], gold_dir: Path) -> dict[str, Any]:
 
 
 class TreeMemory:
-    """Samples the summed RSS and PSS of a process and all its descendants, keeping the peaks."""
+    """Samples the summed RSS and PSS of a process and all its descendants, keeping the peaks.
 
-    def __init__(self, pid: int, every: float = 0.2) -> None:
-        self.pid, self.every = pid, every
-        self.peak_rss = self.peak_pss = 0
+    `tables_rss` is the peak until `marker` exists: the run writes run.json when the documents
+    are processed and the tables published, before the panel step that follows.
+    """
+
+    def __init__(self, pid: int, marker: Path, every: float = 0.2) -> None:
+        self.pid, self.marker, self.every = pid, marker, every
+        self.peak_rss = self.peak_pss = self.tables_rss = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -184,6 +193,8 @@ class TreeMemory:
                 rss += info.rss
                 pss += getattr(info, "pss", info.rss)
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
+            if not self.marker.exists():
+                self.tables_rss = max(self.tables_rss, rss)
             self._stop.wait(self.every)
 
     def stop(self) -> None:
@@ -196,7 +207,7 @@ def run_extractor(docs: Path, out: Path, workers: int) -> dict[str, Any]:
     cmd = [_bin("extractor"), "run", str(docs), "--out", str(out), "--workers", str(workers), "--force", "--no-progress"]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    memory = TreeMemory(proc.pid)
+    memory = TreeMemory(proc.pid, out / "run.json")
     stdout, _ = proc.communicate()
     seconds = time.perf_counter() - started
     memory.stop()
@@ -204,7 +215,8 @@ def run_extractor(docs: Path, out: Path, workers: int) -> dict[str, Any]:
         raise SystemExit(f"extractor run failed ({proc.returncode}): {' '.join(cmd)}")
     n = int(stdout.split()[0])
     return {"workers": workers, "documents": n, "seconds": seconds, "docs_per_s": n / seconds,
-            "peak_rss_mb": memory.peak_rss / 2**20, "peak_pss_mb": memory.peak_pss / 2**20}
+            "peak_rss_mb": memory.peak_rss / 2**20, "peak_pss_mb": memory.peak_pss / 2**20,
+            "tables_peak_rss_mb": memory.tables_rss / 2**20}
 
 
 def bench_startup(repeat: int = 10) -> dict[str, Any]:
@@ -244,10 +256,12 @@ def table(r: dict[str, Any]) -> str:
          f"{two['docs_per_s'] / one['docs_per_s']:.2f}×", ""),
         ("parallel efficiency at 2 workers", f"{r['end_to_end']['efficiency']:.2f}", "1.00 (linear)",
          f"{r['end_to_end']['efficiency']:.2f}", "≥ 0.8"),
-        (f"peak RSS of the run, {small['documents']:,} docs", f"{small['peak_rss_mb']:.0f} MB",
-         f"PSS {small['peak_pss_mb']:.0f} MB", "", ""),
-        (f"peak RSS of the run, {large['documents']:,} docs", f"{large['peak_rss_mb']:.0f} MB",
-         f"{small['peak_rss_mb']:.0f} MB ({small['documents']:,} docs)", f"{r['memory']['ratio']:.2f}×", "≤ 1.2×"),
+        (f"peak RSS until the tables are written, {large['documents']:,} docs", f"{large['tables_peak_rss_mb']:.0f} MB",
+         f"{small['tables_peak_rss_mb']:.0f} MB ({small['documents']:,} docs)", f"{r['memory']['tables_ratio']:.2f}×",
+         "≤ 1.2×"),
+        (f"peak RSS of the whole run (with the panel step), {large['documents']:,} docs",
+         f"{large['peak_rss_mb']:.0f} MB", f"{small['peak_rss_mb']:.0f} MB ({small['documents']:,} docs)",
+         f"{r['memory']['ratio']:.2f}×", "≤ 1.2×"),
         ("`extractor --help`", f"{s['help_seconds']:.3f} s", f"{s['python_seconds']:.3f} s (python -c pass)",
          f"{s['ratio']:.1f}×", "< 0.3 s"),
     ]
@@ -264,7 +278,8 @@ def verdicts(r: dict[str, Any]) -> dict[str, bool]:
         and r["pdf"]["fidelity"] >= r["pdf"]["baseline_fidelity"] - 0.01,
         "parallel_efficiency": r["end_to_end"]["efficiency"] >= TARGETS["parallel_efficiency"],
         "help_seconds": r["startup"]["help_seconds"] < TARGETS["help_seconds"],
-        "memory_ratio": r["memory"]["ratio"] <= TARGETS["memory_ratio"],
+        "memory_ratio_tables": r["memory"]["tables_ratio"] <= TARGETS["memory_ratio"],
+        "memory_ratio_whole_run": r["memory"]["ratio"] <= TARGETS["memory_ratio"],
     }
 
 
@@ -310,11 +325,13 @@ def main(argv: list[str] | None = None) -> int:
         _log(f"end to end, {args.large} documents, 2 workers")
         big = run_extractor(large / "docs", work / "out-large-2", 2)
         results["memory"] = {"small": two, "large": big, "ratio": big["peak_rss_mb"] / two["peak_rss_mb"],
+                             "tables_ratio": big["tables_peak_rss_mb"] / two["tables_peak_rss_mb"],
                              "pss_ratio": big["peak_pss_mb"] / two["peak_pss_mb"]}
 
         _log("start-up")
         results["startup"] = bench_startup()
         results["verdicts"] = verdicts(results)
+        results["machine"]["load_average_during_run"] = {"max": max(_LOAD), "mean": statistics.mean(_LOAD)}
         results["bench_seconds"] = time.perf_counter() - began
     finally:
         if not args.keep and args.workdir is None:
@@ -329,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for name, ok in results["verdicts"].items():
         print(f"  target {name}: {'met' if ok else 'MISSED'}")
-    print(f"  ({results['bench_seconds']:.0f} s; results in {stem.with_suffix('.json')})")
+    load = results["machine"]["load_average_during_run"]
+    print(f"  ({results['bench_seconds']:.0f} s on {os.cpu_count()} cores, load average up to {load['max']:.1f}; "
+          f"results in {stem.with_suffix('.json')})")
     return 0
 
 

@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from extractor.runner import InputItem
 
 Todo = list[tuple[int, "InputItem"]]
-Results = Iterator[tuple[int, dict[str, Any]]]
+# A record as a dict, or as its JSON text (as the pool and Dask workers send it).
+Results = Iterator[tuple[int, dict[str, Any] | str]]
 Work = Callable[["InputItem", "Options"], dict[str, Any]]
 Engine = Callable[[Todo, "Options"], Results]
 
@@ -65,8 +66,21 @@ def _raise_in_thread(thread_id: int, exc: type[BaseException] | None) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None)
 
 
-def guarded(work: Work, item: InputItem, options: Options) -> dict[str, Any]:
-    """Run `work(item, options)` in a worker process under the watchdog described in the module docstring."""
+def guarded(work: Work, item: InputItem, options: Options) -> str:
+    """Run `work(item, options)` in a worker process under the watchdog; return the record as JSON text.
+
+    The worker encodes the record, not the driver: the driver's share of the work per document
+    (cache, tables) is what limits how far a run scales.
+    """
+    import json
+
+    from extractor.runner import _jsonable
+
+    return json.dumps(_watched(work, item, options), ensure_ascii=False, default=_jsonable)
+
+
+def _watched(work: Work, item: InputItem, options: Options) -> dict[str, Any]:
+    """Run `work(item, options)` under the watchdog described in the module docstring."""
     import extractor.warmup  # noqa: F401  (a worker's first document: load lexicons outside the time limit)
 
     limit = options.limits.time_limit
@@ -207,7 +221,7 @@ def pool_engine(workers: int) -> Engine:
         suspects: list[tuple[int, InputItem]] = []
         while queue:
             with _executor(workers) as pool:
-                inflight: dict[Future[dict[str, Any]], tuple[int, InputItem]] = {}
+                inflight: dict[Future[str], tuple[int, InputItem]] = {}
                 broken = False
                 while (queue or inflight) and not broken:
                     while queue and len(inflight) < IN_FLIGHT_PER_WORKER * workers:

@@ -269,13 +269,14 @@ def run(
             bar = _progress(len(todo), progress)
             assembler.advance()
             for i, record in _engine(engine, workers, scheduler, len(todo))(todo, options):
-                text = json.dumps(record, ensure_ascii=False, default=_jsonable)
+                text = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False, default=_jsonable)
                 if keys[i] is not None:
                     cache.put(keys[i], text)
                 # The tables are written from the JSON form, whichever way the record arrived, so
                 # every engine and every rerun writes the same bytes.
-                assembler.finished(i, json.loads(text))
+                record = json.loads(text)
                 bar(record)
+                assembler.finished(i, record)
             assembler.advance(final=True)
             summary = RunSummary(
                 out=out,
@@ -389,7 +390,7 @@ def _run_info(summary: RunSummary, options: Options, arguments: dict[str, Any] |
     }
 
 
-Engine = Callable[[list[tuple[int, InputItem]], Options], Iterator[tuple[int, dict[str, Any]]]]
+Engine = Callable[[list[tuple[int, InputItem]], Options], Iterator[tuple[int, dict[str, Any] | str]]]
 
 
 def _engine(name: str, workers: int | None, scheduler: str | None, jobs: int) -> Engine:
