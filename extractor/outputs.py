@@ -7,6 +7,7 @@ run never leaves a half-written table behind.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import shutil
@@ -27,6 +28,8 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); a published table gets the usual permissions.
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
@@ -35,6 +38,14 @@ def atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@functools.cache
+def _umask() -> int:
+    # Read once: os.umask can only be read by setting it, which other threads could notice.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def arrow_schema(table: str) -> Any:
