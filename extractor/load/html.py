@@ -35,6 +35,9 @@ _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # A DOCTYPE with an internal subset (entity declarations) is never part of a real page.
 _DOCTYPE_SUBSET = re.compile(r"^\s*<!DOCTYPE[^\[>]{0,300}\[[^\]]{0,200000}\]\s*>", re.I)
+# C0 control characters (but tab and line ends) as cleaning treats them: lxml parses them into
+# text nodes but refuses them when a tail is moved (drop_tree), so they go before parsing.
+_CONTROLS = {c: None for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)} | {0x0B: " ", 0x0C: "\n"}
 _CJK = "\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 # A line break in the HTML source between two CJK characters is not a space in the rendered page.
 _CJK_NEWLINE = re.compile(f"(?<=[{_CJK}])[ \\t\\r\\f]*\\n\\s*(?=[{_CJK}])")
@@ -142,7 +145,7 @@ def html_to_loaded(text: str, encoding: str | None = None, warnings: list[str] |
 
     warnings = list(warnings or [])
     rules = _rules()
-    text = _DOCTYPE_SUBSET.sub("", _XML_DECL.sub("", text, count=1), count=1)
+    text = _DOCTYPE_SUBSET.sub("", _XML_DECL.sub("", text, count=1), count=1).translate(_CONTROLS)
     # 2. Parse. no_network: never fetch a DTD or an entity; huge_tree off keeps libxml2's
     # depth and size limits, past which the page is read as flat text below.
     # Plain lxml.etree elements: lxml.html's per-element class lookup triples the walk time.
