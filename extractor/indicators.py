@@ -7,7 +7,8 @@ Cascade per text:
    between ，；。： or 一是/二是 enumerators;
 3. trigger words are found in that clause by one compiled alternation (longest first); triggers of
    one or two chars must also sit on word boundaries of the shared jieba segmentation (调解 is not
-   a trigger inside 调解员);
+   a trigger inside 调解员); `matcher="spacy"` finds them instead with the same catalog as spaCy
+   Matcher patterns over jieba tokens (extractor/nlp.py), for cross-checks;
 4. the number binds to the nearest trigger before it whose indicator accepts its unit, else the
    nearest after it; when one trigger names several indicators, context words and the section
    decide;
@@ -22,6 +23,7 @@ import functools
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -182,6 +184,22 @@ def find_triggers(cat: Catalog, text: str, start: int, end: int) -> list[tuple[i
     return out
 
 
+# A trigger finder: (catalog, text, start, end) → (start, end, trigger) hits in reading order.
+TriggerFinder = Callable[["Catalog", str, int, int], list[tuple[int, int, str]]]
+MATCHERS = ("scan", "spacy")
+
+
+def trigger_finder(matcher: str = "scan") -> TriggerFinder:
+    """The trigger finder of a backend: the dictionary scan, or the catalog as spaCy Matcher patterns."""
+    if matcher == "scan":
+        return find_triggers
+    if matcher == "spacy":
+        from extractor.nlp import find_triggers_spacy  # imports spaCy: only when asked for
+
+        return find_triggers_spacy
+    raise ValueError(f"unknown matcher {matcher!r} (one of {', '.join(MATCHERS)})")
+
+
 @dataclass(frozen=True)
 class _Hit:
     start: int
@@ -192,10 +210,11 @@ class _Hit:
 class _Binder:
     """Binds the mentions of one text; caches trigger hits per clause."""
 
-    def __init__(self, text: str, mentions: list[dict[str, Any]]) -> None:
+    def __init__(self, text: str, mentions: list[dict[str, Any]], find: TriggerFinder = find_triggers) -> None:
         from extractor.numbers.context import text_context
 
         self.cat = catalog()
+        self.find = find
         self.text = text
         self.ctx = text_context(text)
         spans = sorted((int(m["start"]), int(m["end"])) for m in mentions)
@@ -240,7 +259,7 @@ class _Binder:
         key = (cs, ce)
         if key not in self.hits:
             found: list[_Hit] = []
-            for s, e, trig in find_triggers(self.cat, self.text, cs, ce):
+            for s, e, trig in self.find(self.cat, self.text, cs, ce):
                 if self._inside_mention(s, e):
                     continue
                 if len(trig) <= _SHORT_TRIGGER and not self._on_word_boundaries(s, e, cs, ce):
@@ -251,7 +270,7 @@ class _Binder:
 
     def subject_hits(self, subject: str) -> list[str]:
         """Triggers inside a mention's subject (for rates that share one value)."""
-        return [t for _, _, t in find_triggers(self.cat, subject, 0, len(subject))]
+        return [t for _, _, t in self.find(self.cat, subject, 0, len(subject))]
 
     def bind(self, m: dict[str, Any]) -> tuple[Indicator, _Hit, str, float] | None:
         """The indicator a level mention binds to, the trigger hit, the side, and a confidence."""
@@ -372,13 +391,14 @@ def _delta_after(mentions: list[dict[str, Any]], i: int) -> tuple[Any, Any]:
     return None, None
 
 
-def map_indicators(text: str, mentions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return indicator rows (long form) for the mentions of one document."""
+def map_indicators(text: str, mentions: list[dict[str, Any]], matcher: str = "scan") -> list[dict[str, Any]]:
+    """Return indicator rows (long form) for the mentions of one document; `matcher` picks the trigger finder."""
+    find = trigger_finder(matcher)
     if not mentions or not text:
         return []
     from extractor.numbers import working_text
 
-    binder = _Binder(working_text(text), mentions)
+    binder = _Binder(working_text(text), mentions, find)
     rows: list[dict[str, Any]] = []
     occurrences: Counter[str] = Counter()
     for i, m in enumerate(mentions):
