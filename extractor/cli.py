@@ -19,12 +19,18 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ocr-pages", type=int, default=50, help="pages OCRed in a scanned PDF (default 50)")
 
 
+def _add_matcher(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--matcher", choices=("scan", "spacy"), default="scan",
+                   help="indicator trigger finder: dictionary scan (default, fast) or the same catalog as "
+                        "spaCy Matcher patterns (slower, for cross-checks)")
+
+
 def _options(args: argparse.Namespace) -> object:
     from extractor.load import Limits
     from extractor.pipeline import Options
 
     return Options(limits=Limits(max_bytes=args.max_bytes, max_pages=args.max_pages, time_limit=args.time_limit,
-                                 ocr_pages=args.ocr_pages))
+                                 ocr_pages=args.ocr_pages), matcher=getattr(args, "matcher", "scan"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,11 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, help="dask scheduler address, e.g. tcp://host:8786")
     p.add_argument("--force", action="store_true", help="ignore the cache and redo every document")
     p.add_argument("--no-progress", action="store_true", help="plain log lines instead of a progress bar")
+    _add_matcher(p)
     _add_limits(p)
 
     p = sub.add_parser("extract", help="print one document's JSON record")
     p.add_argument("file")
     p.add_argument("--no-text", action="store_true", help="leave the cleaned text out of the record")
+    _add_matcher(p)
     _add_limits(p)
 
     p = sub.add_parser("eval", help="score the pipeline against gold annotation files")

@@ -29,6 +29,13 @@ class Options:
     limits: Limits = field(default_factory=Limits)
     # Keep the cleaned text in the record (the review page and eval need it).
     keep_text: bool = True
+    # Trigger finder of the indicators stage: "scan" (dictionary scan, fast) or "spacy" (the same
+    # catalog as spaCy Matcher patterns, for cross-checks).
+    matcher: str = "scan"
+
+    def __post_init__(self) -> None:
+        if self.matcher not in ("scan", "spacy"):
+            raise ValueError(f"unknown matcher {self.matcher!r} (scan or spacy)")
 
     def key(self) -> str:
         """A short stable digest of the options, for the cache key."""
@@ -144,7 +151,7 @@ def analyse(loaded: Loaded, doc: Document, options: Options | None = None) -> Do
     doc.timings["numbers"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    doc.indicators = indicators.map_indicators(cleaned.text, doc.mentions)
+    doc.indicators = indicators.map_indicators(cleaned.text, doc.mentions, options.matcher)
     doc.timings["indicators"] = time.perf_counter() - t0
 
     doc.status, doc.message = "ok", ""
