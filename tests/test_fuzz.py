@@ -28,7 +28,7 @@ from extractor.model import STATUSES, Loaded
 from extractor.numbers import MENTION_KEYS, find_mentions
 from extractor.pipeline import process_bytes
 from extractor.rules import load_json_schema
-from extractor.structure import analyse
+from extractor.structure import analyse, locate
 
 _EXPLORE = int(os.environ.get("EXTRACTOR_FUZZ_EXAMPLES", "0"))
 
@@ -328,7 +328,8 @@ def test_clean_keeps_offsets_valid_on_line_structured_text(source: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Numbers
+# Numbers (the grammar alone, and its round trips, are property-tested in test_numbers_props.py;
+# here it runs on cleaned, line-structured text with the heading tree the structure stage found)
 
 
 def _check_mentions(text: str, mentions: list[dict]) -> None:
@@ -349,41 +350,15 @@ def _check_mentions(text: str, mentions: list[dict]) -> None:
         assert isinstance(m["unit"], str)
 
 
-@budget(300)
-@given(report_texts())
-def test_number_grammar_spans_are_valid_on_any_text(text: str) -> None:
-    _check_mentions(text, find_mentions(text, []))
-
-
 @budget(150)
 @given(report_lines())
 def test_number_grammar_spans_are_valid_in_a_heading_tree(source: str) -> None:
     text = clean(source).text
     headings = analyse(text, Loaded(format="txt", text=source)).headings
-    _check_mentions(text, find_mentions(text, headings))
-
-
-COUNT_UNITS = ["件", "次", "人次", "个", "场", "份", "名", "户", "项"]
-COUNT_LEADS = ["全年共办理", "累计开展", "其中", "组织培训"]
-
-
-@budget(200)
-@given(st.integers(0, 10**9), st.sampled_from(COUNT_UNITS), st.booleans(), st.sampled_from(COUNT_LEADS))
-def test_any_count_written_in_digits_reads_back(n: int, unit: str, grouped: bool, lead: str) -> None:
-    number = f"{n:,}" if grouped else str(n)
-    text = f"{lead}{number}{unit}。"
-    mentions = find_mentions(text, [])
-    assert [(m["value"], m["unit"]) for m in mentions] == [(n, unit)], text
-    assert number in mentions[0]["surface"]
-
-
-@budget(150)
-@given(st.integers(0, 99_999), st.integers(0, 99), st.sampled_from(["万元", "元", "亿元", "%"]))
-def test_any_decimal_amount_reads_back(whole: int, hundredths: int, unit: str) -> None:
-    number = f"{whole}.{hundredths:02d}".rstrip("0").rstrip(".")
-    text = f"罚没款合计{number}{unit}。"
-    [mention] = find_mentions(text, [])
-    assert mention["value"] == pytest.approx(float(number)) and mention["unit"] == unit, text
+    mentions = find_mentions(text, headings)
+    _check_mentions(text, mentions)
+    for m in mentions:  # each number sits in the section of the innermost heading before it
+        assert m["section_path"] == locate(headings, m["start"])["section_path"], m
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,7 +389,7 @@ def test_heading_tree_is_consistent_on_any_text(source: str, bold: list[str]) ->
 # HTML loader
 
 
-@budget(300)
+@budget(600)
 @given(html_bytes())
 def test_html_loader_never_fails_but_with_a_document_error(data: bytes) -> None:
     try:
@@ -424,12 +399,6 @@ def test_html_loader_never_fails_but_with_a_document_error(data: bytes) -> None:
         return
     assert loaded.format == "html" and isinstance(loaded.text, str)
     assert all(isinstance(v, str) for v in loaded.page_meta.values())
-
-
-def test_html_loader_survives_100000_nested_elements() -> None:
-    data = ("<html><body>" + "<div>" * 100_000 + "全年办理行政处罚案件36件。" + "</div>" * 100_000).encode()
-    loaded = load_html(data)
-    assert "行政处罚案件36件" in loaded.text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,7 +448,7 @@ MAGIC = [
 ]
 
 
-@budget(200)
+@budget(400)
 @given(
     st.sampled_from(MAGIC),
     st.binary(max_size=400),
@@ -566,7 +535,7 @@ def _mutants(seed: bytes) -> st.SearchStrategy[bytes]:
     return st.lists(op, min_size=1, max_size=6).map(apply)
 
 
-@budget(150)
+@budget(400)
 @given(
     st.one_of(
         _mutants(SEEDS["pdf"]).map(lambda d: (d, "m.pdf")),
