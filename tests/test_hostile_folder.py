@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -338,3 +339,33 @@ def test_mixed_hostile_folder_gives_one_right_row_per_input(tmp_path: Path, seed
     # Several processes worth of memory were seen (the driver and OCR-loaded workers), none too much.
     assert 200 << 20 < peak < PEAK_RSS, f"peak RSS {peak >> 20} MiB"
     shutil.rmtree(folder)  # 200 MB sparse file and a 300 MB-unzipped bomb: free the space at once
+
+
+def _defines(source: str, name: str) -> bool:
+    """Tell whether `source` defines the test `name` (a trailing * stands for any suffix)."""
+    pattern = re.escape(name.rstrip("*")) + ("" if name.endswith("*") else r"\b")
+    return re.search(rf"def {pattern}", source) is not None
+
+
+def test_readme_reliability_table_names_existing_tests() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Reliability") :]
+    section = section[: section.index("\n## ", 1)]
+    sources = {
+        p.relative_to(REPO / "tests").as_posix(): p.read_text(encoding="utf-8")
+        for p in (REPO / "tests").rglob("test_*.py")
+    }
+    refs = re.findall(r"`(?:tests/)?([\w/]+\.py)(?:::(\w+\*?))?`", section)
+    assert len(refs) >= 30
+    missing = [
+        f"{file}::{name}"
+        for file, name in refs
+        if file not in sources or (name and not _defines(sources[file], name))
+    ]
+    # A `::name` after a comma refers to a test of the file named just before it.
+    missing += [
+        name
+        for name in re.findall(r", `::(\w+)`", section)
+        if not any(_defines(t, name) for t in sources.values())
+    ]
+    assert not missing, missing
