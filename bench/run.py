@@ -47,6 +47,7 @@ TARGETS = {
     "memory_ratio": 1.2,
 }
 EXTRACT_DOCS = 300  # TXT reports for the extraction figure
+ROUNDS = 3  # extraction and PDF figures are the best of this many rounds
 PDF_DOCS = 40  # PDFs for the loader figure
 
 
@@ -76,22 +77,24 @@ def bench_extraction(docs: list[Path]) -> dict[str, Any]:
     from extractor.pipeline import analyse
 
     loaded = [load_bytes(p.read_bytes(), p.name) for p in docs]
-    started = time.perf_counter()
-    chars = 0
-    texts = []
-    for p, item in zip(docs, loaded, strict=True):
-        doc = analyse(item, Document(doc_id="", source=p.name))
-        chars += doc.chars
-        texts.append(doc.text)
-    ours = time.perf_counter() - started
-
     jieba.initialize()
     digits = re.compile(r"\d+(?:\.\d+)?")
-    started = time.perf_counter()
-    for text in texts:
-        jieba.lcut(text)
-        digits.findall(text)
-    naive = time.perf_counter() - started
+    ours = naive = float("inf")
+    for _ in range(ROUNDS):  # best of ROUNDS, alternating, so that a busy moment hits both alike
+        started = time.perf_counter()
+        chars = 0
+        texts = []
+        for p, item in zip(docs, loaded, strict=True):
+            doc = analyse(item, Document(doc_id="", source=p.name))
+            chars += doc.chars
+            texts.append(doc.text)
+        ours = min(ours, time.perf_counter() - started)
+
+        started = time.perf_counter()
+        for text in texts:
+            jieba.lcut(text)
+            digits.findall(text)
+        naive = min(naive, time.perf_counter() - started)
     n = len(docs)
     return {
         "documents": n,
@@ -128,22 +131,25 @@ def bench_pdf(pdfs: list[Path], gold_dir: Path) -> dict[str, Any]:
     data = {p: p.read_bytes() for p in pdfs}
     load_bytes(data[pdfs[0]], pdfs[0].name)  # imports outside the clock
 
-    pages, ours_fid = 0, []
-    started = time.perf_counter()
-    for p in pdfs:
-        loaded = load_bytes(data[p], p.name)
-        pages += loaded.pages or 0
-        ours_fid.append(_fidelity(loaded.text, planted[p]))
-    ours = time.perf_counter() - started
+    ours = base = float("inf")
+    for _ in range(ROUNDS):
+        pages, texts = 0, {}
+        started = time.perf_counter()
+        for p in pdfs:
+            loaded = load_bytes(data[p], p.name)
+            pages += loaded.pages or 0
+            texts[p] = loaded.text
+        ours = min(ours, time.perf_counter() - started)
+        ours_fid = [_fidelity(texts[p], planted[p]) for p in pdfs]
 
-    base_pages, base_fid = 0, []
-    started = time.perf_counter()
-    for p in pdfs:
-        with pdfplumber.open(p) as pdf:
-            text = "\n".join(page.extract_text() or "" for page in pdf.pages)
-            base_pages += len(pdf.pages)
-        base_fid.append(_fidelity(text, planted[p]))
-    base = time.perf_counter() - started
+        base_pages, texts = 0, {}
+        started = time.perf_counter()
+        for p in pdfs:
+            with pdfplumber.open(p) as pdf:
+                texts[p] = "\n".join(page.extract_text() or "" for page in pdf.pages)
+                base_pages += len(pdf.pages)
+        base = min(base, time.perf_counter() - started)
+        base_fid = [_fidelity(texts[p], planted[p]) for p in pdfs]
     return {
         "files": len(pdfs),
         "pages": pages,
@@ -168,6 +174,8 @@ class TreeMemory:
     def __init__(self, pid: int, marker: Path, every: float = 0.2) -> None:
         self.pid, self.marker, self.every = pid, marker, every
         self.peak_rss = self.peak_pss = self.tables_rss = 0
+        self.started = time.perf_counter()
+        self.tables_seconds = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -195,6 +203,7 @@ class TreeMemory:
             self.peak_rss, self.peak_pss = max(self.peak_rss, rss), max(self.peak_pss, pss)
             if not self.marker.exists():
                 self.tables_rss = max(self.tables_rss, rss)
+                self.tables_seconds = time.perf_counter() - self.started
             self._stop.wait(self.every)
 
     def stop(self) -> None:
@@ -216,7 +225,7 @@ def run_extractor(docs: Path, out: Path, workers: int) -> dict[str, Any]:
     n = int(stdout.split()[0])
     return {"workers": workers, "documents": n, "seconds": seconds, "docs_per_s": n / seconds,
             "peak_rss_mb": memory.peak_rss / 2**20, "peak_pss_mb": memory.peak_pss / 2**20,
-            "tables_peak_rss_mb": memory.tables_rss / 2**20}
+            "tables_peak_rss_mb": memory.tables_rss / 2**20, "tables_seconds": memory.tables_seconds}
 
 
 def bench_startup(repeat: int = 10) -> dict[str, Any]:
@@ -231,7 +240,10 @@ def bench_startup(repeat: int = 10) -> dict[str, Any]:
         return statistics.median(times)
 
     ours, base = median([_bin("extractor"), "--help"]), median([sys.executable, "-c", "pass"])
-    return {"help_seconds": ours, "python_seconds": base, "ratio": ours / base}
+    # What every run pays once before its first document: loading lexicons, rules and segmenter.
+    code = "import time; t = time.perf_counter(); import extractor.warmup; print(time.perf_counter() - t)"
+    warm = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    return {"help_seconds": ours, "python_seconds": base, "ratio": ours / base, "warm_up_seconds": warm}
 
 
 # -- report --------------------------------------------------------------------------------------
@@ -256,6 +268,8 @@ def table(r: dict[str, Any]) -> str:
          f"{two['docs_per_s'] / one['docs_per_s']:.2f}×", ""),
         ("parallel efficiency at 2 workers", f"{r['end_to_end']['efficiency']:.2f}", "1.00 (linear)",
          f"{r['end_to_end']['efficiency']:.2f}", "≥ 0.8"),
+        ("parallel efficiency, until the tables are written (no panel step)",
+         f"{r['end_to_end']['efficiency_tables']:.2f}", "1.00 (linear)", f"{r['end_to_end']['efficiency_tables']:.2f}", "≥ 0.8"),
         (f"peak RSS until the tables are written, {large['documents']:,} docs", f"{large['tables_peak_rss_mb']:.0f} MB",
          f"{small['tables_peak_rss_mb']:.0f} MB ({small['documents']:,} docs)", f"{r['memory']['tables_ratio']:.2f}×",
          "≤ 1.2×"),
@@ -264,6 +278,7 @@ def table(r: dict[str, Any]) -> str:
          f"{r['memory']['ratio']:.2f}×", "≤ 1.2×"),
         ("`extractor --help`", f"{s['help_seconds']:.3f} s", f"{s['python_seconds']:.3f} s (python -c pass)",
          f"{s['ratio']:.1f}×", "< 0.3 s"),
+        ("warm-up paid once per run (lexicons, segmenter)", f"{s['warm_up_seconds']:.1f} s", "", "", ""),
     ]
     lines = ["| figure | measured | baseline | ratio | target |", "|---|---|---|---|---|"]
     lines += [f"| {' | '.join(row)} |" for row in rows]
@@ -320,7 +335,8 @@ def main(argv: list[str] | None = None) -> int:
         one = run_extractor(small / "docs", work / "out-small-1", 1)
         two = run_extractor(small / "docs", work / "out-small-2", 2)
         results["end_to_end"] = {"workers_1": one, "workers_2": two,
-                                 "efficiency": (one["seconds"] / two["seconds"]) / 2}
+                                 "efficiency": (one["seconds"] / two["seconds"]) / 2,
+                                 "efficiency_tables": (one["tables_seconds"] / two["tables_seconds"]) / 2}
 
         _log(f"end to end, {args.large} documents, 2 workers")
         big = run_extractor(large / "docs", work / "out-large-2", 2)
