@@ -36,7 +36,9 @@ if TYPE_CHECKING:
 SPANS_KEY = "indicator_triggers"
 COMPONENT = "indicator_triggers"
 # What a gap token may not be: punctuation (，、。“” …), whitespace (line breaks) or a number
-# (digits, or a numeral like 一 or 十 that spaCy's Chinese lexical attributes know).
+# (any digit in it, or a whole numeral token like 三 or 一百 that spaCy's Chinese lexical attributes
+# know). A numeral that jieba glues to its measure word (三份) is not seen; the scan, which stops
+# at digits only, crosses it too.
 _GAP_TOKEN: dict[str, Any] = {"IS_PUNCT": False, "IS_SPACE": False, "LIKE_NUM": False,
                               "TEXT": {"REGEX": r"^\D+$"}}
 
@@ -49,7 +51,7 @@ def _catalog_gap() -> int:
 
 
 def _priority(trigger: str) -> tuple[int, bool, str]:
-    """Order of triggers at one position, as the scan: longest literal text first, literal before gapped."""
+    """Order of triggers at one position, as the scan: longest literal text first, then gapped before literal."""
     return (-len(trigger.replace("…", "")), "…" not in trigger, trigger)
 
 
@@ -106,21 +108,23 @@ class IndicatorTriggers:
     def _gaps_fit(self, span: Span, parts: list[list[str]]) -> bool:
         """Tell whether the span splits into the trigger's parts with at most `gap` chars in each gap."""
         words = [t.text for t in span]
+        # Char offset where each token starts, and where the span ends: gaps are measured in chars
+        # of the text, spaces included, as the scan measures them.
+        starts = [t.idx for t in span] + [span.end_char]
 
         def fits(i: int, k: int) -> bool:
-            # parts[k] is known to start at word i
+            """Tell whether parts[k:] fit from token i on."""
             j = i + len(parts[k])
             if words[i:j] != parts[k]:
                 return False
             if k == len(parts) - 1:
                 return j == len(words)
-            chars = 0
+            part_end = span[j - 1].idx + len(words[j - 1])
             for nxt in range(j, len(words)):
+                if starts[nxt] - part_end > self.gap:
+                    return False
                 if fits(nxt, k + 1):
                     return True
-                chars += len(words[nxt])
-                if chars > self.gap:
-                    return False
             return False
 
         return fits(0, 0)
