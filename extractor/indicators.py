@@ -5,9 +5,10 @@ Cascade per text:
    section ids known to schemas/sections.yaml, units that fit each kind;
 2. each level mention (changes attach to the level before them) is read in its clause, the text
    between ，；。： or 一是/二是 enumerators;
-3. trigger words are found in that clause by one compiled alternation (longest first); triggers of
-   one or two chars must also sit on word boundaries of the shared jieba segmentation (调解 is not
-   a trigger inside 调解员); `matcher="spacy"` finds them instead with the same catalog as spaCy
+3. trigger words are found in that clause by a dictionary scan keyed on each trigger's first two
+   chars (longest first; `--matcher spacy` runs the same catalog as spaCy Matcher patterns, see
+   extractor/nlp.py); triggers of one or two chars must also sit on word boundaries of the shared
+   jieba segmentation (调解 is not a trigger inside 调解员); `matcher="spacy"` finds them instead with the same catalog as spaCy
    Matcher patterns over jieba tokens (extractor/nlp.py), for cross-checks;
 4. the number binds to the nearest trigger before it whose indicator accepts its unit, else the
    nearest after it; when one trigger names several indicators, context words and the section
