@@ -110,8 +110,13 @@ def ocr_pdf(data: bytes, limits: Limits) -> Loaded:
     try:
         n_pages = len(pdf)
         todo = min(n_pages, limits.ocr_pages)
+        unreadable: list[int] = []
         for index in range(todo):
-            page = pdf[index]
+            try:
+                page = pdf[index]
+            except pdfium.PdfiumError:  # a damaged page tree: the other pages may still read
+                unreadable.append(index + 1)
+                continue
             out_of_time = False
             boxes: list[_Box] = []
             try:
@@ -122,7 +127,11 @@ def ocr_pdf(data: bytes, limits: Limits) -> Loaded:
                     if (index or top) and elapsed + slowest > budget:
                         out_of_time = True
                         break
-                    image = page.render(scale=scale, crop=(0, height - bottom, 0, top)).to_pil()
+                    try:
+                        image = page.render(scale=scale, crop=(0, height - bottom, 0, top)).to_pil()
+                    except pdfium.PdfiumError:
+                        unreadable.append(index + 1)
+                        break
                     found = _keep_band(_recognise(engine, image), top, bottom, height, scale)
                     boxes.extend(_shift(b, top * scale) for b in found)
                     slowest = max(slowest, time.monotonic() - started - elapsed)
@@ -139,6 +148,12 @@ def ocr_pdf(data: bytes, limits: Limits) -> Loaded:
                 warnings.append(f"OCR stopped after {todo} of {n_pages} pages (page limit)")
     finally:
         pdf.close()
+    if unreadable and len(unreadable) == todo:
+        raise DocumentError(
+            "E005", fmt="pdf", detail=f"no page could be rendered (pages {_ranges(unreadable)})"
+        )
+    if unreadable:
+        warnings.append(f"page(s) {_ranges(unreadable)} could not be rendered for OCR")
     if not scores:
         raise DocumentError("E014", detail="no text recognised on any page")
     return Loaded(
@@ -149,6 +164,17 @@ def ocr_pdf(data: bytes, limits: Limits) -> Loaded:
         ocr_confidence=round(sum(scores) / len(scores), 4),
         warnings=warnings,
     )
+
+
+def _ranges(pages: list[int]) -> str:
+    """Page numbers as short ranges: 1-3, 7."""
+    out: list[str] = []
+    for n in pages:
+        if out and out[-1].split("-")[-1] == str(n - 1):
+            out[-1] = f"{out[-1].split('-')[0]}-{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)
 
 
 def _start_engine() -> Any:
