@@ -51,17 +51,17 @@ FIELD_GAP_EM = 1.0
 # font. OCR box heights vary with the glyphs (digits and punctuation are shorter), which the
 # rebuild would read as font changes that end a paragraph.
 BODY_HEIGHT_SHARE = 0.3
+# Letters the recogniser confuses with digits, fixed only between two digits ("2O21", "1l5").
+_DIGIT_LOOKALIKES = {"O": "0", "o": "0", "l": "1", "I": "1", "|": "1"}
+_LOOKALIKE_IN_NUMBER = re.compile(r"(?<=\d)[OolI|](?=\d)")
 # A page number set as "— 3 —" often comes back with the dashes read as 一 ("-3一"); such a line
 # is rewritten with plain dashes so that the page-number rules recognise it.
-# Letters the recogniser confuses with digits, fixed only between two digits ("2O21", "1l5").
-_DIGIT_LOOKALIKES = {"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "|": "1"}
-_LOOKALIKE_IN_NUMBER = re.compile(r"(?<=\d)[OoDlI|](?=\d)")
 _DASHED_NUMBER = re.compile(r"^[-－—–―一_~·•\s]*(\d{1,4})[-－—–―一_~·•\s]*$")
 
 
 def available() -> bool:
-    """Tell whether the `ocr` extra (rapidocr-onnxruntime) is installed."""
-    return importlib.util.find_spec("rapidocr_onnxruntime") is not None
+    """Tell whether the `ocr` extra (rapidocr-onnxruntime and its onnxruntime) is installed."""
+    return all(importlib.util.find_spec(name) is not None for name in ("rapidocr_onnxruntime", "onnxruntime"))
 
 
 @functools.cache
