@@ -48,6 +48,7 @@ TARGETS = {
 }
 EXTRACT_DOCS = 300  # TXT reports for the extraction figure
 ROUNDS = 3  # extraction and PDF figures are the best of this many rounds
+E2E_ROUNDS = 2  # end-to-end runs on the small corpus, each worker count
 PDF_DOCS = 40  # PDFs for the loader figure
 
 
@@ -67,6 +68,20 @@ def _log(msg: str) -> None:
 # -- extraction throughput -------------------------------------------------------------------------
 
 
+def _clear_text_caches() -> None:
+    """Empty the stages' bounded memo caches (keyed by text), keeping loaded rules and lexicons.
+
+    Repeating the same texts would otherwise measure cache hits, not extraction.
+    """
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("extractor") or module is None:
+            continue
+        for obj in vars(module).values():
+            info = getattr(obj, "cache_info", None)
+            if callable(info) and info().maxsize is not None:
+                obj.cache_clear()
+
+
 def bench_extraction(docs: list[Path]) -> dict[str, Any]:
     """analyse() on pre-loaded texts, one core, against jieba.lcut plus a digit regex."""
     import jieba
@@ -81,6 +96,7 @@ def bench_extraction(docs: list[Path]) -> dict[str, Any]:
     digits = re.compile(r"\d+(?:\.\d+)?")
     ours = naive = float("inf")
     for _ in range(ROUNDS):  # best of ROUNDS, alternating, so that a busy moment hits both alike
+        _clear_text_caches()
         started = time.perf_counter()
         chars = 0
         texts = []
@@ -95,8 +111,20 @@ def bench_extraction(docs: list[Path]) -> dict[str, Any]:
             jieba.lcut(text)
             digits.findall(text)
         naive = min(naive, time.perf_counter() - started)
+    # The real seed report, several times longer than a synthetic one.
+    seed = HERE.parent / "corpora" / "seed" / "chongqing-rongchang-changyuan-2021.txt"
+    seed_loaded = load_bytes(seed.read_bytes(), seed.name)
+    seed_time = float("inf")
+    for _ in range(10):  # one report: cheap, so more rounds against noise
+        _clear_text_caches()
+        started = time.perf_counter()
+        seed_doc = analyse(seed_loaded, Document(doc_id="", source=seed.name))
+        seed_time = min(seed_time, time.perf_counter() - started)
     n = len(docs)
     return {
+        "seed_docs_per_s": 1 / seed_time,
+        "seed_chars_per_s": seed_doc.chars / seed_time,
+        "seed_chars": seed_doc.chars,
         "documents": n,
         "chars": chars,
         "docs_per_s": n / ours,
@@ -259,6 +287,10 @@ def table(r: dict[str, Any]) -> str:
          f"{e['ratio']:.2f}×", "≈100"),
         ("extraction, characters/s per core", f"{e['chars_per_s'] / 1e6:.3f} M", f"{e['baseline_chars_per_s'] / 1e6:.3f} M",
          f"{e['ratio']:.2f}×", "≥ 0.5 M"),
+        (f"extraction on the seed report ({e['seed_chars']:,} chars), documents/s per core", f"{e['seed_docs_per_s']:.1f}",
+         "", "", "≈100"),
+        ("extraction on the seed report, characters/s per core", f"{e['seed_chars_per_s'] / 1e6:.3f} M", "", "",
+         "≥ 0.5 M"),
         ("PDF text, pages/s", f"{p['pages_per_s']:.1f}", f"{p['baseline_pages_per_s']:.1f} (pdfplumber)",
          f"{p['ratio']:.1f}×", "≥ 10×"),
         ("PDF fidelity (planted lines found)", f"{p['fidelity']:.3f}", f"{p['baseline_fidelity']:.3f}",
@@ -332,8 +364,12 @@ def main(argv: list[str] | None = None) -> int:
         results["pdf"] = bench_pdf(sorted((pdf_set / "docs").rglob("*.pdf")), pdf_set / "gold")
 
         _log(f"end to end, {args.small} documents, 1 and 2 workers")
-        one = run_extractor(small / "docs", work / "out-small-1", 1)
-        two = run_extractor(small / "docs", work / "out-small-2", 2)
+        # Best of E2E_ROUNDS, alternating: one run each is at the mercy of whatever else the machine does.
+        ones, twos = [], []
+        for k in range(E2E_ROUNDS):
+            ones.append(run_extractor(small / "docs", work / f"out-small-1-{k}", 1))
+            twos.append(run_extractor(small / "docs", work / f"out-small-2-{k}", 2))
+        one, two = min(ones, key=lambda x: x["seconds"]), min(twos, key=lambda x: x["seconds"])
         results["end_to_end"] = {"workers_1": one, "workers_2": two,
                                  "efficiency": (one["seconds"] / two["seconds"]) / 2,
                                  "efficiency_tables": (one["tables_seconds"] / two["tables_seconds"]) / 2}
