@@ -194,6 +194,9 @@ def build_folder(root: Path, seed: Path) -> dict[str, Expect]:
     mixed = b"".join(ln.encode("gbk" if i % 2 else "utf-8") for i, ln in enumerate(lines))
     put("hostile/mixed-utf8-gbk.txt", mixed, Expect("ok", fmt="txt"))
     put("hostile/whitespace-only.txt", "  \n\u3000\u3000\r\n\t\n".encode(), Expect("empty", "E003"))
+    # A report pasted as one line with its punctuation lost: the text stages must stay linear.
+    run_on = "".join(ch for ch in REPORT if ch not in "\n　，。：；、（）") * 120
+    put("hostile/one-line-no-punctuation.txt", run_on.encode(), Expect("ok", fmt="txt"))
     # Formats behind the wrong name, damaged files, unsupported formats.
     put("hostile/really-a-docx.pdf", report_docx, Expect("ok", fmt="docx"))
     put(
