@@ -36,11 +36,11 @@ from extractor.errors import DocumentError
 
 if TYPE_CHECKING:
     from extractor.pipeline import Options
-    from extractor.runner import InputItem
+    from extractor.runner import InputItem, Prepared
 
 Todo = list[tuple[int, "InputItem"]]
-# A record as a dict, or as its JSON text (as the pool and Dask workers send it).
-Results = Iterator[tuple[int, dict[str, Any] | str]]
+# A record as a dict, or prepared for the table writer (as the pool and Dask workers send it).
+Results = Iterator[tuple[int, "dict[str, Any] | Prepared"]]
 Work = Callable[["InputItem", "Options"], dict[str, Any]]
 Engine = Callable[[Todo, "Options"], Results]
 
@@ -66,17 +66,15 @@ def _raise_in_thread(thread_id: int, exc: type[BaseException] | None) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None)
 
 
-def guarded(work: Work, item: InputItem, options: Options) -> str:
-    """Run `work(item, options)` in a worker process under the watchdog; return the record as JSON text.
+def guarded(work: Work, item: InputItem, options: Options) -> Prepared:
+    """Run `work(item, options)` in a worker process under the watchdog; return the prepared record.
 
-    The worker encodes the record, not the driver: the driver's share of the work per document
-    (cache, tables) is what limits how far a run scales.
+    The worker also encodes the record and computes its table rows (`runner.prepare`): the
+    driver's share of the work per document is what limits how far a run scales.
     """
-    import json
+    from extractor.runner import prepare
 
-    from extractor.runner import _jsonable
-
-    return json.dumps(_watched(work, item, options), ensure_ascii=False, default=_jsonable)
+    return prepare(item, _watched(work, item, options))
 
 
 def _watched(work: Work, item: InputItem, options: Options) -> dict[str, Any]:
@@ -221,7 +219,7 @@ def pool_engine(workers: int) -> Engine:
         suspects: list[tuple[int, InputItem]] = []
         while queue:
             with _executor(workers) as pool:
-                inflight: dict[Future[str], tuple[int, InputItem]] = {}
+                inflight: dict[Future[Prepared], tuple[int, InputItem]] = {}
                 broken = False
                 while (queue or inflight) and not broken:
                     while queue and len(inflight) < IN_FLIGHT_PER_WORKER * workers:

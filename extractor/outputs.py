@@ -87,7 +87,11 @@ class RunWriter:
 
     def add_record(self, record: dict[str, Any]) -> None:
         """Append one full document record to documents.jsonl."""
-        self._jsonl.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+        self.add_jsonl(json.dumps(record, ensure_ascii=False, sort_keys=True))
+
+    def add_jsonl(self, line: str) -> None:
+        """Append one record already encoded as a JSON line (no newline) to documents.jsonl."""
+        self._jsonl.write(line + "\n")
 
     def add_row(self, table: str, row: dict[str, Any]) -> None:
         """Append one row to a table (keys outside the table's columns are ignored)."""

@@ -208,6 +208,38 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+@dataclass
+class Prepared:
+    """One finished record as the table writer needs it: the cache text, the JSONL line, the rows."""
+
+    text: str
+    line: str
+    rows: list[tuple[str, dict[str, Any]]]
+    status: str
+    source: str
+
+
+def prepare(item: InputItem, record: dict[str, Any] | str) -> Prepared:
+    """Turn a record into what the writer appends; pool and Dask workers call it, sparing the driver.
+
+    Everything is derived from the record's JSON form, whichever way it arrived, so a record
+    fresh from any engine and the same record read back from the cache give the same bytes.
+    """
+    text = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False, default=_jsonable)
+    return _prepared(item, json.loads(text), text)
+
+
+def _prepared(item: InputItem, data: dict[str, Any], text: str) -> Prepared:
+    """`prepare` for a record already decoded from JSON (as read from the cache)."""
+    from extractor import tables
+
+    data["source"] = str(item.path)
+    data["timings"] = {}
+    doc = Document.from_dict(data)
+    line = json.dumps(_public(data), ensure_ascii=False, sort_keys=True)
+    return Prepared(text=text, line=line, rows=list(tables.rows(doc)), status=doc.status, source=str(item.path))
+
+
 class RunLockedError(RuntimeError):
     """Another run is writing into the same output folder."""
 
@@ -269,14 +301,11 @@ def run(
             bar = _progress(len(todo), progress)
             assembler.advance()
             for i, record in _engine(engine, workers, scheduler, len(todo))(todo, options):
-                text = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False, default=_jsonable)
+                ready = record if isinstance(record, Prepared) else prepare(items[i], record)
                 if keys[i] is not None:
-                    cache.put(keys[i], text)
-                # The tables are written from the JSON form, whichever way the record arrived, so
-                # every engine and every rerun writes the same bytes.
-                record = json.loads(text)
-                bar(record)
-                assembler.finished(i, record)
+                    cache.put(keys[i], ready.text)
+                bar(ready.status, ready.source)
+                assembler.finished(i, ready)
             assembler.advance(final=True)
             summary = RunSummary(
                 out=out,
@@ -322,43 +351,36 @@ class _Assembler:
 
     def __init__(self, items: list[InputItem], keys: list[str | None], cache: Cache, writer: RunWriter,
                  options: Options, todo: set[int]) -> None:
-        from extractor import tables
-
         self.items, self.keys, self.cache, self.writer, self.options = items, keys, cache, writer, options
         self.todo = todo
-        self.held: dict[int, dict[str, Any]] = {}
+        self.held: dict[int, Prepared] = {}
         self.next = 0
         self.statuses: Counter[str] = Counter()
-        self._rows = tables.rows
 
-    def finished(self, i: int, record: dict[str, Any]) -> None:
+    def finished(self, i: int, ready: Prepared) -> None:
         """Note a finished document, then write every record whose turn has come."""
         self.todo.discard(i)
         if i == self.next or len(self.held) < _HELD or self.keys[i] is None:
-            self.held[i] = record
+            self.held[i] = ready
         self.advance()
 
     def advance(self, final: bool = False) -> None:
         """Write records in input order up to the first one still being processed (all when `final`)."""
         while self.next < len(self.items) and (final or self.next not in self.todo):
             i = self.next
-            record = self.held.pop(i, None)
-            if record is None and self.keys[i] is not None:
+            item = self.items[i]
+            ready = self.held.pop(i, None)
+            if ready is None and self.keys[i] is not None:
                 record = self.cache.get(self.keys[i])
-            if record is None:  # the cache file vanished or was damaged under us: redo it here
-                record = json.loads(json.dumps(_work(self.items[i], self.options), ensure_ascii=False,
-                                               default=_jsonable))
-            self._write(self.items[i], record)
+                if record is not None:
+                    ready = _prepared(item, record, "")
+            if ready is None:  # the cache file vanished or was damaged under us: redo it here
+                ready = prepare(item, _work(item, self.options))
+            self.statuses[ready.status] += 1
+            self.writer.add_jsonl(ready.line)
+            for table, row in ready.rows:
+                self.writer.add_row(table, row)
             self.next += 1
-
-    def _write(self, item: InputItem, record: dict[str, Any]) -> None:
-        record["source"] = str(item.path)
-        record["timings"] = {}
-        doc = Document.from_dict(record)
-        self.statuses[doc.status] += 1
-        self.writer.add_record(_public(record))
-        for table, row in self._rows(doc):
-            self.writer.add_row(table, row)
 
 
 _FIELDS = tuple(Document.__dataclass_fields__)
@@ -390,7 +412,7 @@ def _run_info(summary: RunSummary, options: Options, arguments: dict[str, Any] |
     }
 
 
-Engine = Callable[[list[tuple[int, InputItem]], Options], Iterator[tuple[int, dict[str, Any] | str]]]
+Engine = Callable[[list[tuple[int, InputItem]], Options], Iterator[tuple[int, dict[str, Any] | Prepared]]]
 
 
 def _engine(name: str, workers: int | None, scheduler: str | None, jobs: int) -> Engine:
@@ -416,10 +438,10 @@ def _serial(todo: list[tuple[int, InputItem]], options: Options) -> Iterator[tup
         yield i, _work(item, options)
 
 
-def _progress(total: int, enabled: bool | None) -> Callable[[dict[str, Any]], None]:
+def _progress(total: int, enabled: bool | None) -> Callable[[str, str], None]:
     """A progress bar on a terminal, plain log lines otherwise."""
     if total == 0:
-        return lambda record: None
+        return lambda status, source: None
     if enabled is None:
         enabled = sys.stderr.isatty()
     if enabled:
@@ -427,7 +449,7 @@ def _progress(total: int, enabled: bool | None) -> Callable[[dict[str, Any]], No
 
         bar = tqdm(total=total, unit="doc", file=sys.stderr)
 
-        def tick(record: dict[str, Any]) -> None:
+        def tick(status: str, source: str) -> None:
             bar.update(1)
             if bar.n >= total:
                 bar.close()
@@ -435,8 +457,8 @@ def _progress(total: int, enabled: bool | None) -> Callable[[dict[str, Any]], No
         return tick
     done = [0]
 
-    def line(record: dict[str, Any]) -> None:
+    def line(status: str, source: str) -> None:
         done[0] += 1
-        log.info("[%d/%d] %s %s", done[0], total, record.get("status"), record.get("source"))
+        log.info("[%d/%d] %s %s", done[0], total, status, source)
 
     return line
