@@ -41,6 +41,7 @@ _HEAVENLY_STEMS = "甲乙丙丁戊己庚辛壬癸"
 _CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
 _HEADING_STYLE = re.compile(r"^(heading|标题|title)\s*\d*$", re.I)
 _BOLD_LEAD_MAX = 80
+_MAX_COUNTER = 32767
 
 
 def check_package(data: bytes, limits: Limits) -> None:
@@ -243,6 +244,10 @@ def _int(value: str | None, default: int) -> int:
 
 def format_number(n: int, fmt: str) -> str:
     """Render a list counter in one of Word's number formats."""
+    if not 0 < n <= _MAX_COUNTER:
+        # Word counts lists up to 32767; a larger start value is damage or a numbering bomb
+        # (letters and Roman numerals grow with the value: 10^11 as letters is 4 GB).
+        return str(n)
     if fmt in ("chineseCounting", "chineseCountingThousand", "chineseLegalSimplified", "taiwaneseCounting",
                "taiwaneseCountingThousand", "japaneseCounting", "ideographLegalTraditional"):
         return chinese_numeral(n)
