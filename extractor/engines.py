@@ -15,6 +15,9 @@ process that ran it:
   code, where neither an alarm nor an asynchronous exception is ever delivered), it kills its own
   process, which the recovery above turns into [E012]. The serial engine runs in the caller's
   process, so it has only the alarm: a document stuck in native code blocks a `--workers 1` run.
+
+Pool and Dask workers also prepare each record for the table writer (`runner.prepare`), so that
+the driver, which all documents pass through, does as little as possible per document.
 """
 
 from __future__ import annotations
@@ -292,9 +295,10 @@ def _dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     try:
         with dask.config.set({"distributed.scheduler.allowed-failures": 0,
                               "distributed.worker.multiprocessing-method": method}):
-            from distributed.utils import get_mp_context
+            with contextlib.suppress(ImportError):  # older distributed: no preload list of its own
+                from distributed.utils import get_mp_context
 
-            get_mp_context()  # distributed sets its preload list on first use: ours must come after
+                get_mp_context()  # distributed sets its preload list on first use: ours must come after
             _mp_context(("distributed",))
             with LocalCluster(
                 n_workers=workers or os.cpu_count() or 1,
