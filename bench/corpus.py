@@ -40,7 +40,20 @@ _PLACES = (
     ("重庆市", "", "荣昌区"),
     ("重庆市", "", "綦江区"),
 )
-_TOWN_STEMS = ("青石", "柳岸", "白沙坪", "云台", "清溪口", "桃花坞", "石门坎", "金竹", "望江", "双河口", "松林", "龙泉湾")
+_TOWN_STEMS = (
+    "青石",
+    "柳岸",
+    "白沙坪",
+    "云台",
+    "清溪口",
+    "桃花坞",
+    "石门坎",
+    "金竹",
+    "望江",
+    "双河口",
+    "松林",
+    "龙泉湾",
+)
 _DEPARTMENTS = ("司法局", "市场监督管理局", "生态环境局", "交通运输局", "应急管理局")
 
 _TITLES = (
@@ -74,8 +87,17 @@ _PLAN = (
     "加强法治宣传教育，营造良好法治氛围。",
 )
 _SUBHEADS = ("健全工作机制", "强化制度保障", "规范工作流程", "加强队伍建设", "推进数字赋能")
-_CHROME_TOP = ("首页 | 政务公开 | 政务服务 | 互动交流", "当前位置：首页 > 政务公开 > 法治政府建设年度报告", "字体：【大 中 小】 打印本页 关闭窗口")
-_CHROME_BOTTOM = ("上一篇：无", "下一篇：无", "主办单位：{gov}办公室 网站标识码：0000000000", "ICP备00000000号")
+_CHROME_TOP = (
+    "首页 | 政务公开 | 政务服务 | 互动交流",
+    "当前位置：首页 > 政务公开 > 法治政府建设年度报告",
+    "字体：【大 中 小】 打印本页 关闭窗口",
+)
+_CHROME_BOTTOM = (
+    "上一篇：无",
+    "下一篇：无",
+    "主办单位：{gov}办公室 网站标识码：0000000000",
+    "ICP备00000000号",
+)
 
 # A planted quantity: optional prefix qualifier, Arabic number, optional scale, optional suffix
 # qualifier, measure word. Catalog examples whose digits this does not cover are not used.
@@ -122,7 +144,11 @@ def _phrases() -> dict[str, list[str]]:
 def _section_names() -> dict[str, str]:
     sections = _load_yaml("sections") or {"sections": []}
     # Headings read "依法行政制度体系", not the taxonomy's glossed "依法行政制度体系（规范性文件、立法）".
-    return {s["id"]: re.sub(r"（[^）]*）", "", s["name"]) for s in sections["sections"] if s.get("kind") == "content"}
+    return {
+        s["id"]: re.sub(r"（[^）]*）", "", s["name"])
+        for s in sections["sections"]
+        if s.get("kind") == "content"
+    }
 
 
 def _redraw(rng: random.Random, match: re.Match[str]) -> tuple[str, float]:
@@ -149,16 +175,20 @@ def _plant(rng: random.Random, phrase: str, report: Report, what: str) -> str:
     for m in _QUANTITY.finditer(phrase):
         surface, value = _redraw(rng, m)
         scale = {"万": 1e4, "亿": 1e8}.get(m.group("scale") or "", 1)
-        written = f"{m.group('pre') or ''}{surface}{m.group('scale') or ''}{m.group('post') or ''}{m.group('unit')}"
+        written = (
+            f"{m.group('pre') or ''}{surface}{m.group('scale') or ''}{m.group('post') or ''}{m.group('unit')}"
+        )
         lead = phrase[max(pos, m.start() - 4) : m.start()]
         out.append(phrase[pos : m.start()] + written)
-        report.numbers.append({
-            "quote": lead + written,
-            "value": value * scale,
-            "unit": m.group("unit"),
-            "approx": m.group("pre") or m.group("post") or None,
-            "what": what,
-        })
+        report.numbers.append(
+            {
+                "quote": lead + written,
+                "value": value * scale,
+                "unit": m.group("unit"),
+                "approx": m.group("pre") or m.group("post") or None,
+                "what": what,
+            }
+        )
         pos = m.end()
     out.append(phrase[pos:])
     return "".join(out)
@@ -182,7 +212,10 @@ def make_report(rng: random.Random, i: int, phrases: dict[str, list[str]], names
         stem = rng.choice(_TOWN_STEMS)
         town = stem + rng.choice(("街道", "镇"))
         organ = f"{gov}{town}办事处" if town.endswith("街道") else f"{gov}{town}人民政府"
-        we, level = "我" + town[-2:] if town.endswith("街道") else "我镇", "subdistrict" if town.endswith("街道") else "township"
+        we, level = (
+            "我" + town[-2:] if town.endswith("街道") else "我镇",
+            "subdistrict" if town.endswith("街道") else "township",
+        )
         path = [province, city, county, town]
         addressee = f"{county[-1]}委、{county[-1]}政府"
     else:
@@ -195,9 +228,15 @@ def make_report(rng: random.Random, i: int, phrases: dict[str, list[str]], names
     title = rng.choice(_TITLES).format(organ=organ, year=year)
     month, day = rng.randint(1, 3), rng.randint(1, 28)
     report.metadata = {
-        "title": title, "issuers": [organ], "doc_number": None, "reference_doc_number": None,
-        "addressee": addressee, "report_year": year, "signed_date": f"{year + 1}-{month:02d}-{day:02d}",
-        "region_path": path, "level": level,
+        "title": title,
+        "issuers": [organ],
+        "doc_number": None,
+        "reference_doc_number": None,
+        "addressee": addressee,
+        "report_year": year,
+        "signed_date": f"{year + 1}-{month:02d}-{day:02d}",
+        "region_path": path,
+        "level": level,
     }
     lines = [title, f"{addressee}：", _PREAMBLE.format(year=year, we=we)]
 
@@ -244,12 +283,16 @@ def write_txt(report: Report, path: Path) -> None:
 def write_html(report: Report, path: Path, gov: str) -> None:
     """A portal page: navigation and footer chrome around the report's paragraphs."""
     top = "".join(f"<div class='nav'>{html.escape(t)}</div>" for t in _CHROME_TOP)
-    meta = f"<div class='info'>来源：{html.escape(gov)}  发布时间：{report.metadata['signed_date']} 09:00</div>"
+    meta = (
+        f"<div class='info'>来源：{html.escape(gov)}  发布时间：{report.metadata['signed_date']} 09:00</div>"
+    )
     body = "".join(f"<p>{html.escape(line)}</p>" for line in report.lines[1:])
     bottom = "".join(f"<div class='foot'>{html.escape(t.format(gov=gov))}</div>" for t in _CHROME_BOTTOM)
-    page = (f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(report.lines[0])}</title></head>'
-            f"<body>{top}<div class='article'><h1>{html.escape(report.lines[0])}</h1>{meta}"
-            f"<div class='content'>{body}</div></div>{bottom}</body></html>")
+    page = (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><title>{html.escape(report.lines[0])}</title></head>'
+        f"<body>{top}<div class='article'><h1>{html.escape(report.lines[0])}</h1>{meta}"
+        f"<div class='content'>{body}</div></div>{bottom}</body></html>"
+    )
     path.write_text(page, encoding="utf-8")
 
 
@@ -263,8 +306,9 @@ def write_pdf(report: Report, path: Path) -> None:
 
     if "STSong-Light" not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    body = ParagraphStyle("body", fontName="STSong-Light", fontSize=12, leading=20, firstLineIndent=24,
-                          wordWrap="CJK")
+    body = ParagraphStyle(
+        "body", fontName="STSong-Light", fontSize=12, leading=20, firstLineIndent=24, wordWrap="CJK"
+    )
     title = ParagraphStyle("title", parent=body, fontSize=16, leading=26, alignment=1, firstLineIndent=0)
     flow = [Paragraph(html.escape(report.lines[0]), title)]
     flow += [Paragraph(html.escape(line), body) for line in report.lines[1:]]
@@ -284,8 +328,14 @@ def gold(report: Report, file: str) -> dict[str, Any]:
     }
 
 
-def build(out: Path, n: int, seed: int = 0, pdf_share: float = 0.02, html_share: float = 0.3,
-          pdf_cap: int | None = None) -> dict[str, int]:
+def build(
+    out: Path,
+    n: int,
+    seed: int = 0,
+    pdf_share: float = 0.02,
+    html_share: float = 0.3,
+    pdf_cap: int | None = None,
+) -> dict[str, int]:
     """Write N reports into OUT/docs/ and their gold files into OUT/gold/; return the count per format.
 
     Gold `file` paths are relative to OUT (`extractor eval OUT/gold --root OUT`).
@@ -300,8 +350,11 @@ def build(out: Path, n: int, seed: int = 0, pdf_share: float = 0.02, html_share:
     for i in range(n):
         report = make_report(rng, i, phrases, names)
         roll = rng.random()
-        fmt = "pdf" if roll < pdf_share and (pdf_cap is None or counts["pdf"] < pdf_cap) else (
-            "html" if roll < pdf_share + html_share else "txt")
+        fmt = (
+            "pdf"
+            if roll < pdf_share and (pdf_cap is None or counts["pdf"] < pdf_cap)
+            else ("html" if roll < pdf_share + html_share else "txt")
+        )
         sub = docs / f"{i // 1000:03d}"
         sub.mkdir(parents=True, exist_ok=True)
         path = sub / f"{report.name}.{fmt}"
@@ -314,7 +367,8 @@ def build(out: Path, n: int, seed: int = 0, pdf_share: float = 0.02, html_share:
         counts[fmt] += 1
         rel = path.relative_to(out).as_posix()
         (golds / f"{report.name}.gold.json").write_text(
-            json.dumps(gold(report, rel), ensure_ascii=False, indent=1), encoding="utf-8")
+            json.dumps(gold(report, rel), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         # The planted text, line by line, to measure how faithfully a loader gets it back.
         (golds / f"{report.name}.planted.txt").write_text("\n".join(report.lines), encoding="utf-8")
     return counts

@@ -241,7 +241,17 @@ class TreeMemory:
 
 def run_extractor(docs: Path, out: Path, workers: int) -> dict[str, Any]:
     """One `extractor run --force` as a subprocess: wall time, documents and peak memory of its process tree."""
-    cmd = [_bin("extractor"), "run", str(docs), "--out", str(out), "--workers", str(workers), "--force", "--no-progress"]
+    cmd = [
+        _bin("extractor"),
+        "run",
+        str(docs),
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+        "--force",
+        "--no-progress",
+    ]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     memory = TreeMemory(proc.pid, out / "run.json")
@@ -251,9 +261,16 @@ def run_extractor(docs: Path, out: Path, workers: int) -> dict[str, Any]:
     if proc.returncode:
         raise SystemExit(f"extractor run failed ({proc.returncode}): {' '.join(cmd)}")
     n = int(stdout.split()[0])
-    return {"workers": workers, "documents": n, "seconds": seconds, "docs_per_s": n / seconds,
-            "peak_rss_mb": memory.peak_rss / 2**20, "peak_pss_mb": memory.peak_pss / 2**20,
-            "tables_peak_rss_mb": memory.tables_rss / 2**20, "tables_seconds": memory.tables_seconds}
+    return {
+        "workers": workers,
+        "documents": n,
+        "seconds": seconds,
+        "docs_per_s": n / seconds,
+        "peak_rss_mb": memory.peak_rss / 2**20,
+        "peak_pss_mb": memory.peak_pss / 2**20,
+        "tables_peak_rss_mb": memory.tables_rss / 2**20,
+        "tables_seconds": memory.tables_seconds,
+    }
 
 
 def bench_startup(repeat: int = 10) -> dict[str, Any]:
@@ -270,7 +287,9 @@ def bench_startup(repeat: int = 10) -> dict[str, Any]:
     ours, base = median([_bin("extractor"), "--help"]), median([sys.executable, "-c", "pass"])
     # What every run pays once before its first document: loading lexicons, rules and segmenter.
     code = "import time; t = time.perf_counter(); import extractor.warmup; print(time.perf_counter() - t)"
-    warm = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    warm = float(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    )
     return {"help_seconds": ours, "python_seconds": base, "ratio": ours / base, "warm_up_seconds": warm}
 
 
@@ -283,33 +302,91 @@ def table(r: dict[str, Any]) -> str:
     one, two = r["end_to_end"]["workers_1"], r["end_to_end"]["workers_2"]
     small, large = r["memory"]["small"], r["memory"]["large"]
     rows = [
-        ("extraction, documents/s per core", f"{e['docs_per_s']:.1f}", f"{e['baseline_docs_per_s']:.1f} (jieba.lcut + regex)",
-         f"{e['ratio']:.2f}×", "≈100"),
-        ("extraction, characters/s per core", f"{e['chars_per_s'] / 1e6:.3f} M", f"{e['baseline_chars_per_s'] / 1e6:.3f} M",
-         f"{e['ratio']:.2f}×", "≥ 0.5 M"),
-        (f"extraction on the seed report ({e['seed_chars']:,} chars), documents/s per core", f"{e['seed_docs_per_s']:.1f}",
-         "", "", "≈100"),
-        ("extraction on the seed report, characters/s per core", f"{e['seed_chars_per_s'] / 1e6:.3f} M", "", "",
-         "≥ 0.5 M"),
-        ("PDF text, pages/s", f"{p['pages_per_s']:.1f}", f"{p['baseline_pages_per_s']:.1f} (pdfplumber)",
-         f"{p['ratio']:.1f}×", "≥ 10×"),
-        ("PDF fidelity (planted lines found)", f"{p['fidelity']:.3f}", f"{p['baseline_fidelity']:.3f}",
-         f"{p['fidelity'] - p['baseline_fidelity']:+.3f}", "unchanged"),
+        (
+            "extraction, documents/s per core",
+            f"{e['docs_per_s']:.1f}",
+            f"{e['baseline_docs_per_s']:.1f} (jieba.lcut + regex)",
+            f"{e['ratio']:.2f}×",
+            "≈100",
+        ),
+        (
+            "extraction, characters/s per core",
+            f"{e['chars_per_s'] / 1e6:.3f} M",
+            f"{e['baseline_chars_per_s'] / 1e6:.3f} M",
+            f"{e['ratio']:.2f}×",
+            "≥ 0.5 M",
+        ),
+        (
+            f"extraction on the seed report ({e['seed_chars']:,} chars), documents/s per core",
+            f"{e['seed_docs_per_s']:.1f}",
+            "",
+            "",
+            "≈100",
+        ),
+        (
+            "extraction on the seed report, characters/s per core",
+            f"{e['seed_chars_per_s'] / 1e6:.3f} M",
+            "",
+            "",
+            "≥ 0.5 M",
+        ),
+        (
+            "PDF text, pages/s",
+            f"{p['pages_per_s']:.1f}",
+            f"{p['baseline_pages_per_s']:.1f} (pdfplumber)",
+            f"{p['ratio']:.1f}×",
+            "≥ 10×",
+        ),
+        (
+            "PDF fidelity (planted lines found)",
+            f"{p['fidelity']:.3f}",
+            f"{p['baseline_fidelity']:.3f}",
+            f"{p['fidelity'] - p['baseline_fidelity']:+.3f}",
+            "unchanged",
+        ),
         ("end-to-end, documents/s, 1 worker", f"{one['docs_per_s']:.1f}", "", "", ""),
-        ("end-to-end, documents/s, 2 workers", f"{two['docs_per_s']:.1f}", f"{one['docs_per_s']:.1f} (1 worker)",
-         f"{two['docs_per_s'] / one['docs_per_s']:.2f}×", ""),
-        ("parallel efficiency at 2 workers", f"{r['end_to_end']['efficiency']:.2f}", "1.00 (linear)",
-         f"{r['end_to_end']['efficiency']:.2f}", "≥ 0.8"),
-        ("parallel efficiency, until the tables are written (no panel step)",
-         f"{r['end_to_end']['efficiency_tables']:.2f}", "1.00 (linear)", f"{r['end_to_end']['efficiency_tables']:.2f}", "≥ 0.8"),
-        (f"peak RSS until the tables are written, {large['documents']:,} docs", f"{large['tables_peak_rss_mb']:.0f} MB",
-         f"{small['tables_peak_rss_mb']:.0f} MB ({small['documents']:,} docs)", f"{r['memory']['tables_ratio']:.2f}×",
-         "≤ 1.2×"),
-        (f"peak RSS of the whole run (with the panel step), {large['documents']:,} docs",
-         f"{large['peak_rss_mb']:.0f} MB", f"{small['peak_rss_mb']:.0f} MB ({small['documents']:,} docs)",
-         f"{r['memory']['ratio']:.2f}×", "≤ 1.2×"),
-        ("`extractor --help`", f"{s['help_seconds']:.3f} s", f"{s['python_seconds']:.3f} s (python -c pass)",
-         f"{s['ratio']:.1f}×", "< 0.3 s"),
+        (
+            "end-to-end, documents/s, 2 workers",
+            f"{two['docs_per_s']:.1f}",
+            f"{one['docs_per_s']:.1f} (1 worker)",
+            f"{two['docs_per_s'] / one['docs_per_s']:.2f}×",
+            "",
+        ),
+        (
+            "parallel efficiency at 2 workers",
+            f"{r['end_to_end']['efficiency']:.2f}",
+            "1.00 (linear)",
+            f"{r['end_to_end']['efficiency']:.2f}",
+            "≥ 0.8",
+        ),
+        (
+            "parallel efficiency, until the tables are written (no panel step)",
+            f"{r['end_to_end']['efficiency_tables']:.2f}",
+            "1.00 (linear)",
+            f"{r['end_to_end']['efficiency_tables']:.2f}",
+            "≥ 0.8",
+        ),
+        (
+            f"peak RSS until the tables are written, {large['documents']:,} docs",
+            f"{large['tables_peak_rss_mb']:.0f} MB",
+            f"{small['tables_peak_rss_mb']:.0f} MB ({small['documents']:,} docs)",
+            f"{r['memory']['tables_ratio']:.2f}×",
+            "≤ 1.2×",
+        ),
+        (
+            f"peak RSS of the whole run (with the panel step), {large['documents']:,} docs",
+            f"{large['peak_rss_mb']:.0f} MB",
+            f"{small['peak_rss_mb']:.0f} MB ({small['documents']:,} docs)",
+            f"{r['memory']['ratio']:.2f}×",
+            "≤ 1.2×",
+        ),
+        (
+            "`extractor --help`",
+            f"{s['help_seconds']:.3f} s",
+            f"{s['python_seconds']:.3f} s (python -c pass)",
+            f"{s['ratio']:.1f}×",
+            "< 0.3 s",
+        ),
         ("warm-up paid once per run (lexicons, segmenter)", f"{s['warm_up_seconds']:.1f} s", "", "", ""),
     ]
     lines = ["| figure | measured | baseline | ratio | target |", "|---|---|---|---|---|"]
@@ -332,9 +409,15 @@ def verdicts(r: dict[str, Any]) -> dict[str, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", type=int, default=1000, help="documents in the small corpus (default 1000)")
-    parser.add_argument("--large", type=int, default=10000, help="documents in the large corpus (default 10000)")
-    parser.add_argument("--workdir", type=Path, default=None, help="where corpora and outputs go (default: a temp dir)")
+    parser.add_argument(
+        "--small", type=int, default=1000, help="documents in the small corpus (default 1000)"
+    )
+    parser.add_argument(
+        "--large", type=int, default=10000, help="documents in the large corpus (default 10000)"
+    )
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where corpora and outputs go (default: a temp dir)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the work dir")
     parser.add_argument("--results", type=Path, default=HERE / "results")
     args = parser.parse_args(argv)
@@ -352,7 +435,11 @@ def main(argv: list[str] | None = None) -> int:
         synthetic.build(pdf_set, PDF_DOCS, seed=3, pdf_share=1.0, html_share=0.0)
         results: dict[str, Any] = {
             "date": dt.date.today().isoformat(),
-            "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+            "machine": {
+                "cores": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
             "corpora": {"small": small_counts, "large": large_counts, "pdf": PDF_DOCS},
         }
 
@@ -370,15 +457,22 @@ def main(argv: list[str] | None = None) -> int:
             ones.append(run_extractor(small / "docs", work / f"out-small-1-{k}", 1))
             twos.append(run_extractor(small / "docs", work / f"out-small-2-{k}", 2))
         one, two = min(ones, key=lambda x: x["seconds"]), min(twos, key=lambda x: x["seconds"])
-        results["end_to_end"] = {"workers_1": one, "workers_2": two,
-                                 "efficiency": (one["seconds"] / two["seconds"]) / 2,
-                                 "efficiency_tables": (one["tables_seconds"] / two["tables_seconds"]) / 2}
+        results["end_to_end"] = {
+            "workers_1": one,
+            "workers_2": two,
+            "efficiency": (one["seconds"] / two["seconds"]) / 2,
+            "efficiency_tables": (one["tables_seconds"] / two["tables_seconds"]) / 2,
+        }
 
         _log(f"end to end, {args.large} documents, 2 workers")
         big = run_extractor(large / "docs", work / "out-large-2", 2)
-        results["memory"] = {"small": two, "large": big, "ratio": big["peak_rss_mb"] / two["peak_rss_mb"],
-                             "tables_ratio": big["tables_peak_rss_mb"] / two["tables_peak_rss_mb"],
-                             "pss_ratio": big["peak_pss_mb"] / two["peak_pss_mb"]}
+        results["memory"] = {
+            "small": two,
+            "large": big,
+            "ratio": big["peak_rss_mb"] / two["peak_rss_mb"],
+            "tables_ratio": big["tables_peak_rss_mb"] / two["tables_peak_rss_mb"],
+            "pss_ratio": big["peak_pss_mb"] / two["peak_pss_mb"],
+        }
 
         _log("start-up")
         results["startup"] = bench_startup()
@@ -391,7 +485,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args.results.mkdir(parents=True, exist_ok=True)
     stem = args.results / results["date"]
-    stem.with_suffix(".json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    stem.with_suffix(".json").write_text(
+        json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     md = table(results)
     stem.with_suffix(".md").write_text(md + "\n", encoding="utf-8")
     print(md)
@@ -399,8 +495,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, ok in results["verdicts"].items():
         print(f"  target {name}: {'met' if ok else 'MISSED'}")
     load = results["machine"]["load_average_during_run"]
-    print(f"  ({results['bench_seconds']:.0f} s on {os.cpu_count()} cores, load average up to {load['max']:.1f}; "
-          f"results in {stem.with_suffix('.json')})")
+    print(
+        f"  ({results['bench_seconds']:.0f} s on {os.cpu_count()} cores, load average up to {load['max']:.1f}; "
+        f"results in {stem.with_suffix('.json')})"
+    )
     return 0
 
 

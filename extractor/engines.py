@@ -66,7 +66,9 @@ class _Deadline(BaseException):
 
 def _raise_in_thread(thread_id: int, exc: type[BaseException] | None) -> None:
     """Schedule `exc` in another thread (None clears a scheduled one)."""
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None)
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc else None
+    )
 
 
 def guarded(work: Work, item: InputItem, options: Options) -> Prepared:
@@ -209,8 +211,9 @@ def _mp_context(preload: tuple[str, ...] = ()) -> Any:
 def _executor(workers: int) -> ProcessPoolExecutor:
     """A process pool; on Linux its workers fork from a clean server that has the package loaded."""
     ctx = _mp_context()
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_worker_init,
-                               initargs=(os.getpid(),))
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_worker_init, initargs=(os.getpid(),)
+    )
 
 
 def pool_engine(workers: int) -> Engine:
@@ -293,21 +296,25 @@ def _dask_client(workers: int | None, scheduler: str | None) -> Iterator[Any]:
     # ready at once; the setting is read whenever the nanny starts a worker, so it stays on.
     method = "forkserver" if _mp_context(("distributed",)).get_start_method() == "forkserver" else "spawn"
     try:
-        with dask.config.set({"distributed.scheduler.allowed-failures": 0,
-                              "distributed.worker.multiprocessing-method": method}):
+        with dask.config.set(
+            {"distributed.scheduler.allowed-failures": 0, "distributed.worker.multiprocessing-method": method}
+        ):
             with contextlib.suppress(ImportError):  # older distributed: no preload list of its own
                 from distributed.utils import get_mp_context
 
                 get_mp_context()  # distributed sets its preload list on first use: ours must come after
             _mp_context(("distributed",))
-            with LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                processes=True,
-                host="127.0.0.1",
-                dashboard_address=None,
-                silence_logs=logging.CRITICAL,
-            ) as cluster, Client(cluster) as client:
+            with (
+                LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                    silence_logs=logging.CRITICAL,
+                ) as cluster,
+                Client(cluster) as client,
+            ):
                 yield client
     finally:
         quiet.setLevel(level)

@@ -155,7 +155,9 @@ def build_duckdb(path: Path, parquet: dict[str, Path], views: dict[str, str] | N
     path.unlink(missing_ok=True)
     # A bounded buffer pool: DuckDB otherwise keeps the pages it wrote, so the run's memory would
     # grow with the corpus. It spills to a temp folder beside the file when it needs more.
-    con = duckdb.connect(str(path), config={"memory_limit": DUCKDB_MEMORY, "temp_directory": str(path.parent / ".duckdb-tmp")})
+    con = duckdb.connect(
+        str(path), config={"memory_limit": DUCKDB_MEMORY, "temp_directory": str(path.parent / ".duckdb-tmp")}
+    )
     try:
         for table, src in parquet.items():
             con.execute(f'CREATE TABLE "{table}" AS SELECT * FROM read_parquet(?)', [str(src)])

@@ -104,10 +104,15 @@ def run_fingerprint(options: Options) -> str:
     return "\x1f".join([__version__, schema_version(), rules_fingerprint(), options.key()])
 
 
-def cache_key(doc_sha: str, options: Options, source_info: dict[str, Any], fingerprint: str | None = None) -> str:
+def cache_key(
+    doc_sha: str, options: Options, source_info: dict[str, Any], fingerprint: str | None = None
+) -> str:
     """Key of a cached record: content, package version, schema/rules version, options and manifest data."""
-    parts = [doc_sha, fingerprint or run_fingerprint(options),
-             json.dumps(source_info, sort_keys=True, ensure_ascii=False, default=str)]
+    parts = [
+        doc_sha,
+        fingerprint or run_fingerprint(options),
+        json.dumps(source_info, sort_keys=True, ensure_ascii=False, default=str),
+    ]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -237,7 +242,9 @@ def _prepared(item: InputItem, data: dict[str, Any], text: str) -> Prepared:
     data["timings"] = {}
     doc = Document.from_dict(data)
     line = json.dumps(_public(data), ensure_ascii=False, sort_keys=True)
-    return Prepared(text=text, line=line, rows=list(tables.rows(doc)), status=doc.status, source=str(item.path))
+    return Prepared(
+        text=text, line=line, rows=list(tables.rows(doc)), status=doc.status, source=str(item.path)
+    )
 
 
 class RunLockedError(RuntimeError):
@@ -256,7 +263,9 @@ def _locked(out: Path) -> Iterator[None]:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RunLockedError(f"another extractor run is writing into {out}; wait for it to finish") from None
+            raise RunLockedError(
+                f"another extractor run is writing into {out}; wait for it to finish"
+            ) from None
         try:
             yield
         finally:
@@ -291,7 +300,9 @@ def run(
 
         # 1. Work out which documents need processing: the rest come from the cache.
         keys = _cache_keys(items, options, out / ".cache")
-        todo = [(i, item) for i, item in enumerate(items) if force or keys[i] is None or not cache.has(keys[i])]
+        todo = [
+            (i, item) for i, item in enumerate(items) if force or keys[i] is None or not cache.has(keys[i])
+        ]
 
         # 2. Process what is missing while writing the tables: each finished record goes to the
         # cache at once, and the tables advance in input order as far as finished records allow.
@@ -349,8 +360,15 @@ _HELD = 64
 class _Assembler:
     """Writes records to the tables strictly in input order, as soon as each one's turn comes."""
 
-    def __init__(self, items: list[InputItem], keys: list[str | None], cache: Cache, writer: RunWriter,
-                 options: Options, todo: set[int]) -> None:
+    def __init__(
+        self,
+        items: list[InputItem],
+        keys: list[str | None],
+        cache: Cache,
+        writer: RunWriter,
+        options: Options,
+        todo: set[int],
+    ) -> None:
         self.items, self.keys, self.cache, self.writer, self.options = items, keys, cache, writer, options
         self.todo = todo
         self.held: dict[int, Prepared] = {}
@@ -391,8 +409,9 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
     return {k: record.get(k) for k in _FIELDS if k not in ("contact", "timings")}
 
 
-def _run_info(summary: RunSummary, options: Options, arguments: dict[str, Any] | None, engine: str,
-              workers: int | None) -> dict[str, Any]:
+def _run_info(
+    summary: RunSummary, options: Options, arguments: dict[str, Any] | None, engine: str, workers: int | None
+) -> dict[str, Any]:
     from extractor.rules import rules_fingerprint, schema_version
 
     return {

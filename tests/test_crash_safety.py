@@ -119,7 +119,18 @@ def test_sigkill_mid_run_then_rerun_equals_an_uninterrupted_run(tmp_path: Path) 
     corpus = _corpus(tmp_path / "corpus", 80)
     out, reference = tmp_path / "out", tmp_path / "reference"
     driver = _DRIVER.format(tests=str(Path(__file__).parent))
-    cmd = [sys.executable, "-c", driver, "run", str(corpus), "--out", str(out), "--workers", "2", "--no-progress"]
+    cmd = [
+        sys.executable,
+        "-c",
+        driver,
+        "run",
+        str(corpus),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--no-progress",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
@@ -171,8 +182,9 @@ def test_pool_kills_a_document_stuck_in_native_code(tmp_path: Path, monkeypatch:
     corpus = _corpus(tmp_path / "corpus", 3, extra=("b-hang.txt",))
     monkeypatch.setattr(runner, "_work", crashing_work)
     started = time.monotonic()
-    summary = run([corpus], tmp_path / "out", workers=2, progress=False,
-                  options=Options(limits=Limits(time_limit=1.0)))
+    summary = run(
+        [corpus], tmp_path / "out", workers=2, progress=False, options=Options(limits=Limits(time_limit=1.0))
+    )
     assert time.monotonic() - started < 30
     assert summary.statuses == {"error": 1, "ok": 3}
     message = _documents(tmp_path / "out")["b-hang.txt"]["message"]

@@ -109,16 +109,21 @@ def test_dask_existing_scheduler(tmp_path: Path, corpus: Path, serial_out: Path)
     from distributed import LocalCluster
 
     # Workers forked from the warm fork server the pool tests started: seconds saved, same code.
-    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}), \
-            LocalCluster(n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1",
-                         dashboard_address=None) as cluster:
+    with (
+        dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}),
+        LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+    ):
         out = tmp_path / "dask-tcp"
         run([corpus], out, engine="dask", scheduler=cluster.scheduler_address, progress=False)
     assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
     assert table_contents(out) == table_contents(serial_out)
 
 
-def test_cached_rerun_with_another_engine_is_identical(tmp_path: Path, corpus: Path, serial_out: Path) -> None:
+def test_cached_rerun_with_another_engine_is_identical(
+    tmp_path: Path, corpus: Path, serial_out: Path
+) -> None:
     out = tmp_path / "mixed-engines"
     run([corpus], out, workers=2, progress=False)
     again = run([corpus], out, engine="dask", workers=1, progress=False)
@@ -151,8 +156,14 @@ def test_dask_time_limit_stops_a_runaway_document(tmp_path: Path, monkeypatch: p
     cloudpickle.register_pickle_by_value(sys.modules[__name__])
     try:
         started = time.monotonic()
-        summary = run([corpus], tmp_path / "out", engine="dask", workers=1, progress=False,
-                      options=Options(limits=Limits(time_limit=1.0)))
+        summary = run(
+            [corpus],
+            tmp_path / "out",
+            engine="dask",
+            workers=1,
+            progress=False,
+            options=Options(limits=Limits(time_limit=1.0)),
+        )
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     assert time.monotonic() - started < 60
