@@ -1,6 +1,7 @@
 """Comparable tables: one row per region × report year, one column per canonical indicator.
 
-The panel is built from the records of a run (documents.jsonl) in a few pure steps:
+The panel is built from the records of a run (documents.jsonl) in a few pure steps; a run folder is
+read one region × year group at a time (`iter_panel_groups`), so memory does not grow with the corpus:
 
 1. keep the documents that were processed (status ok) and read their region, year and indicators;
 2. group them by panel key (region, level, report year; department reports also by issuer);
@@ -360,10 +361,14 @@ def build_panel(
     return rows, values
 
 
+def _group_order(key: tuple[str, ...], first: PanelDoc) -> tuple[Any, ...]:
+    """Where a group's row goes in the panel: by region names, level, issuer, year, then key."""
+    return (*(first.region.get(p) or "" for p in _REGION_PARTS), first.level, key[2], first.report_year or 0, key)
+
+
 def _sort_key(groups: dict[tuple[str, ...], list[PanelDoc]]) -> Any:
     def key(k: tuple[str, ...]) -> tuple[Any, ...]:
-        d = groups[k][0]
-        return (*(d.region.get(p) or "" for p in _REGION_PARTS), d.level, k[2], d.report_year or 0, k)
+        return _group_order(k, groups[k][0])
 
     return key
 
@@ -473,30 +478,62 @@ def iter_records(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+def _index_run(jsonl: Path) -> tuple[dict[tuple[str, ...], list[int]], dict[tuple[str, ...], tuple[Any, ...]]]:
+    """One pass over documents.jsonl: the byte offsets of each panel key's records, and its sort key.
+
+    Only offsets and keys are kept (tens of bytes per document), never the records themselves.
+    """
+    offsets: dict[tuple[str, ...], list[int]] = {}
+    order: dict[tuple[str, ...], tuple[Any, ...]] = {}
+    with jsonl.open("rb") as fh:
+        pos = 0
+        for line in fh:
+            start, pos = pos, pos + len(line)
+            if not line.strip():
+                continue
+            doc = panel_doc({**json.loads(line), "text": ""})
+            if doc is None:
+                continue
+            if doc.key not in offsets:
+                offsets[doc.key] = []
+                order[doc.key] = _group_order(doc.key, doc)
+            offsets[doc.key].append(start)
+    return offsets, order
+
+
+def iter_panel_groups(
+    out: str | Path, indicators: Iterable[dict[str, Any]] | None = None, include_targets: bool = False
+) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Yield (panel row, panel_values rows) group by group, in panel order, with bounded memory.
+
+    The same rows as `build_panel` over the run's records, but only one region × year group's
+    records are in memory at a time: they are read back by offset from documents.jsonl.
+    """
+    entries = list(catalog() if indicators is None else indicators)
+    _check_ids(entries)
+    jsonl = Path(out) / "documents.jsonl"
+    offsets, order = _index_run(jsonl)
+    with jsonl.open("rb") as fh:
+        for key in sorted(offsets, key=order.__getitem__):
+            docs = []
+            for start in offsets[key]:
+                fh.seek(start)
+                doc = panel_doc(json.loads(fh.readline()))
+                if doc is not None:
+                    docs.append(doc)
+            yield _panel_row(key, merge_duplicates(docs), entries, include_targets)
+
+
 def build_panel_from_run(
     out: str | Path, indicators: Iterable[dict[str, Any]] | None = None, include_targets: bool = False
 ) -> tuple[Any, Any]:
-    """Build the panel of a run folder as two pandas DataFrames (panel, panel_values).
-
-    Texts are read only for documents that share a panel key with another one (a second pass
-    over documents.jsonl), so memory stays bounded on large runs.
-    """
-    jsonl = Path(out) / "documents.jsonl"
-    keys: dict[tuple[str, ...], set[str]] = {}
-    for record in iter_records(jsonl):
-        doc = panel_doc({**record, "text": ""})
-        if doc is not None:
-            keys.setdefault(doc.key, set()).add(doc.doc_id)
-    shared = {doc_id for ids in keys.values() if len(ids) > 1 for doc_id in ids}
-
-    def records() -> Iterator[dict[str, Any]]:
-        for record in iter_records(jsonl):
-            if record.get("doc_id") not in shared:
-                record["text"] = ""
-            yield record
-
+    """Build the panel of a run folder as two pandas DataFrames (panel, panel_values)."""
     entries = list(catalog() if indicators is None else indicators)
-    rows, values = build_panel(records(), entries, include_targets=include_targets)
+    rows: list[dict[str, Any]] = []
+    values: list[dict[str, Any]] = []
+    for row, cells in iter_panel_groups(out, entries, include_targets):
+        rows.append(row)
+        values.extend(cells)
     return to_frame(rows, panel_columns(entries)), to_frame(values, PANEL_VALUE_COLUMNS)
 
 
@@ -517,23 +554,58 @@ def to_frame(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> Any:
     return frame
 
 
+# Panel rows per written batch: CSV rows and one Parquet row group each, so memory stays flat.
+PANEL_BATCH = 1000
+
+
 def write_panel(out: str | Path, indicators: Iterable[dict[str, Any]] | None = None) -> dict[str, int]:
-    """Write panel.{csv,parquet} and panel_values.{csv,parquet} into a run folder and its DuckDB file."""
-    from extractor.outputs import atomic_write_text
+    """Write panel.{csv,parquet} and panel_values.{csv,parquet} into a run folder and its DuckDB file.
+
+    Rows are written in batches as groups are built, never holding the whole panel in memory.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     out = Path(out)
     entries = list(catalog() if indicators is None else indicators)
-    panel, values = build_panel_from_run(out, entries)
-    counts = {}
-    for name, frame, columns in (
-        ("panel", panel, panel_columns(entries)),
-        ("panel_values", values, PANEL_VALUE_COLUMNS),
-    ):
-        atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False))
-        tmp = out / f".{name}.parquet.tmp"
-        frame_to_parquet(frame, tmp, columns)
-        tmp.replace(out / f"{name}.parquet")
-        counts[name] = len(frame)
+    specs = {"panel": panel_columns(entries), "panel_values": PANEL_VALUE_COLUMNS}
+    tmp = {name: (out / f".{name}.csv.tmp", out / f".{name}.parquet.tmp") for name in specs}
+    counts = dict.fromkeys(specs, 0)
+    buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in specs}
+    csv_files = {name: tmp[name][0].open("w", encoding="utf-8", newline="") for name in specs}
+    parquet: dict[str, Any] = {}
+
+    def flush(name: str) -> None:
+        frame = to_frame(buffers[name], specs[name])
+        frame.to_csv(csv_files[name], index=False, header=counts[name] == 0)
+        table = pa.Table.from_pandas(frame, schema=arrow_schema(specs[name]), preserve_index=False)
+        if name not in parquet:
+            # The first batch's schema carries pandas' metadata, so nullable dtypes read back as written.
+            parquet[name] = pq.ParquetWriter(tmp[name][1], table.schema)
+        parquet[name].write_table(table)
+        counts[name] += len(frame)
+        buffers[name] = []
+
+    try:
+        for row, cells in iter_panel_groups(out, entries):
+            buffers["panel"].append(row)
+            buffers["panel_values"].extend(cells)
+            if len(buffers["panel"]) >= PANEL_BATCH:
+                flush("panel")
+            if len(buffers["panel_values"]) >= PANEL_BATCH:
+                flush("panel_values")
+        for name in specs:
+            if buffers[name] or counts[name] == 0:
+                flush(name)  # an empty panel still gets its header and a typed Parquet file
+    finally:
+        for name in specs:
+            csv_files[name].close()
+            if name in parquet:
+                parquet[name].close()
+    for name in specs:
+        tmp[name][0].chmod(0o644)
+        tmp[name][0].replace(out / f"{name}.csv")
+        tmp[name][1].replace(out / f"{name}.parquet")
     db = out / "extractor.duckdb"
     if db.is_file():
         add_to_duckdb(db, {"panel": out / "panel.parquet", "panel_values": out / "panel_values.parquet"})

@@ -240,6 +240,23 @@ def test_write_and_load_panel(tmp_path: Path) -> None:
     ).fetchone() == (12.25,)
 
 
+def test_written_panel_in_small_batches_equals_the_pure_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import extractor.panel as panel_module
+
+    docs = [standard_doc(town, year) for town in ("青石", "桂湖", "石岭") for year in (2021, 2022, 2023)]
+    out = write_run(tmp_path / "run", docs)
+    # Batches of two rows: the streamed files must not depend on where batches are cut.
+    monkeypatch.setattr(panel_module, "PANEL_BATCH", 2)
+    counts = write_panel(out, CATALOG)
+    rows, values = build_panel(panel_module.iter_records(out / "documents.jsonl"), CATALOG)
+    assert counts == {"panel": len(rows), "panel_values": len(values)} and len(rows) == 9
+    expected = panel_module.to_frame(rows, panel_columns(CATALOG))
+    pd.testing.assert_frame_equal(pd.read_parquet(out / "panel.parquet"), expected, check_dtype=False)
+    from_csv = pd.read_csv(out / "panel.csv")
+    assert from_csv["township"].tolist() == expected["township"].tolist()
+    assert len(pd.read_parquet(out / "panel_values.parquet")) == len(values)
+
+
 def test_panel_uses_the_shipped_catalog() -> None:
     ids = [e["id"] for e in catalog()]
     cols = [c for c, _ in panel_columns()]
