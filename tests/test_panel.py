@@ -251,9 +251,12 @@ def test_written_panel_in_small_batches_equals_the_pure_build(tmp_path: Path, mo
     rows, values = build_panel(panel_module.iter_records(out / "documents.jsonl"), CATALOG)
     assert counts == {"panel": len(rows), "panel_values": len(values)} and len(rows) == 9
     expected = panel_module.to_frame(rows, panel_columns(CATALOG))
-    pd.testing.assert_frame_equal(pd.read_parquet(out / "panel.parquet"), expected, check_dtype=False)
-    from_csv = pd.read_csv(out / "panel.csv")
-    assert from_csv["township"].tolist() == expected["township"].tolist()
+    assert (out / "panel.csv").read_text(encoding="utf-8") == expected.to_csv(index=False)
+
+    def plain(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.astype(object).where(frame.notna(), None)
+
+    pd.testing.assert_frame_equal(plain(pd.read_parquet(out / "panel.parquet")), plain(expected))
     assert len(pd.read_parquet(out / "panel_values.parquet")) == len(values)
 
 
