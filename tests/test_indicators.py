@@ -220,6 +220,9 @@ BUGS = [  # bindings that went wrong once, named by what they reproduce
     ("县政府作为被申请人的行政复议案件37件", [("admin_review_received", 37, "件")]),
     ("新增省级民主法治示范村2个、市级8个", [("demo_rule_of_law_villages", 2, "个"), ("demo_rule_of_law_villages", 8, "个")]),
     ("全年网上办件28.6万件", [("gov_service_volume", 286000, "件")]),
+    # Cancelled licensing items are cancellations, not the size of the licensing list.
+    ("全年取消行政许可事项12项,下放县级管理权限23项", [("items_cancelled_delegated", 12, "项"),
+                                                  ("items_cancelled_delegated", 23, "项")]),
     ("审核县政府规范性文件12件", [("normative_docs_legality_reviewed", 12, "件")]),
     ("抽查案卷400卷,合格率97.5%", [("case_files_reviewed", 400, "卷"), ("case_file_pass_rate", 97.5, "%")]),
     ("对习近平法治思想宣传、宣讲100余次", []),  # not a legal-publicity event
