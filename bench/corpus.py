@@ -103,8 +103,10 @@ _CHROME_BOTTOM = (
 # qualifier, measure word. Catalog examples whose digits this does not cover are not used.
 _QUANTITY = re.compile(
     r"(?P<pre>近|约|超过|超)?(?P<num>\d+(?:\.\d+)?)(?P<scale>万|亿)?(?P<post>余|多)?"
-    r"(?P<unit>人次|万元|件次|户次|个|件|次|人|名|场|份|项|条|卷|期|户|本|部|家|%)"
+    r"(?P<unit>个百分点|人次|万元|件次|户次|场次|个|件|次|人|名|场|份|项|条|卷|期|户|本|部|家|%)"
 )
+# A change (同比上升35%, 下降2.1个百分点) is planted in the text but is no level: never gold.
+_CHANGE_BEFORE = re.compile(r"(?:同比|较上年|比上年)?(?:增长|上升|下降|提高|增加|减少|降低)了?$")
 _CJK_COUNT = re.compile(r"[一二两三四五六七八九十百千]+[余多]?(?:件|次|场|名|个|项|份|条|人)")
 
 
@@ -180,6 +182,9 @@ def _plant(rng: random.Random, phrase: str, report: Report, what: str) -> str:
         )
         lead = phrase[max(pos, m.start() - 4) : m.start()]
         out.append(phrase[pos : m.start()] + written)
+        if m.group("unit") == "个百分点" or _CHANGE_BEFORE.search(phrase[max(0, m.start() - 8) : m.start()]):
+            pos = m.end()
+            continue
         report.numbers.append(
             {
                 "quote": lead + written,
