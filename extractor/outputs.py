@@ -48,12 +48,17 @@ def _umask() -> int:
     return mask
 
 
-def arrow_schema(table: str) -> Any:
-    """The fixed Arrow schema of one output table."""
+def schema_of(columns: list[tuple[str, str]]) -> Any:
+    """An Arrow schema from (column, type) pairs, the types named as in tables.TABLES."""
     import pyarrow as pa
 
     types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
-    return pa.schema([(col, types[kind]) for col, kind in TABLES[table]])
+    return pa.schema([(col, types[kind]) for col, kind in columns])
+
+
+def arrow_schema(table: str) -> Any:
+    """The fixed Arrow schema of one output table."""
+    return schema_of(TABLES[table])
 
 
 class RunWriter:

@@ -614,10 +614,9 @@ def write_panel(out: str | Path, indicators: Iterable[dict[str, Any]] | None = N
 
 def arrow_schema(columns: list[tuple[str, str]]) -> Any:
     """An Arrow schema from (column, type) pairs."""
-    import pyarrow as pa
+    from extractor.outputs import schema_of
 
-    types = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}
-    return pa.schema([(c, types[k]) for c, k in columns])
+    return schema_of(columns)
 
 
 def frame_to_parquet(
