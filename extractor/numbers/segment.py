@@ -3,15 +3,38 @@
 The tokenizer knows every indicator trigger word, so a trigger segments as one token. Its
 dictionary is fixed when it is built (catalog triggers are read at that moment), so segmentation
 never depends on which stage happened to call it first.
+
+Building it the documented way costs about three seconds per process: jieba unmarshals its prefix
+dictionary, `jieba.posseg` parses dict.txt a second time for the part-of-speech tags, and each
+trigger word is added. The finished lexicon (frequencies, total and tags) is therefore kept in a
+plain binary file in the user's cache folder, keyed by everything it was built from, and read
+back in a fraction of that time. Words are cut by jieba's own DAG and route code
+(`Tokenizer.get_DAG`, `Tokenizer.calc`); only the no-HMM walk over the route and the tag lookup
+are written out here, exactly as `jieba.posseg` does them, so `jieba.posseg` is never imported.
 """
 
 from __future__ import annotations
 
+import array
 import functools
+import hashlib
 import logging
+import os
+import re
+import struct
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from extractor.rules import load_schema_yaml
+
+log = logging.getLogger(__name__)
+
+# Bump when the file layout or the way the lexicon is built changes.
+_FORMAT = b"extractor-lexicon-2\n"
+_HEADER = struct.Struct("<qQQQQ")  # total, then the byte lengths of the four sections
+# A single ASCII letter or digit: runs of them are joined into one token, as jieba does.
+_ENG1 = re.compile("^[a-zA-Z0-9]$")
 
 
 def _catalog_words() -> list[str]:
@@ -29,66 +52,166 @@ def _catalog_words() -> list[str]:
     return sorted(words)
 
 
-@functools.cache
-def tokenizer() -> Any:
-    """The shared private `jieba.Tokenizer`, initialised with the trigger words."""
+def cache_dir() -> Path:
+    """Where the built lexicon is kept: $EXTRACTOR_CACHE_DIR, else the user's cache folder."""
+    if os.environ.get("EXTRACTOR_CACHE_DIR"):
+        return Path(os.environ["EXTRACTOR_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "extractor"
+
+
+def _dict_file() -> Path:
     import jieba
 
-    jieba.setLogLevel(logging.WARNING)
+    return Path(jieba.__file__).resolve().parent / "dict.txt"
+
+
+def _lexicon_path(words: list[str]) -> Path:
+    """The cache file of the lexicon built from this jieba dictionary and these trigger words."""
+    import jieba
+
+    src = _dict_file()
+    st = src.stat()
+    h = hashlib.sha256(_FORMAT)
+    for part in (jieba.__version__, str(src), str(st.st_size), str(st.st_mtime_ns), *words):
+        h.update(part.encode("utf-8") + b"\0")
+    return cache_dir() / f"lexicon-{h.hexdigest()[:20]}.bin"
+
+
+def _encode(freq: dict[str, int], total: int, tags: dict[str, str]) -> bytes:
+    # Tags are stored aligned with the frequency table's words ("" for none), so that reading
+    # them back reuses the word strings (and their hashes) instead of making 350,000 new ones.
+    extra = [f"{w}\t{t}" for w, t in tags.items() if w not in freq]
+    sections = [
+        "\n".join(freq).encode("utf-8"),
+        array.array("q", freq.values()).tobytes(),
+        "\n".join(tags.get(w, "") for w in freq).encode("utf-8"),
+        "\n".join(extra).encode("utf-8"),
+    ]
+    return b"".join([_FORMAT, _HEADER.pack(total, *map(len, sections)), *sections])
+
+
+def _decode(data: bytes) -> tuple[dict[str, int], int, dict[str, str]]:
+    """The lexicon of a cache file; ValueError when the file is not a complete one."""
+    if not data.startswith(_FORMAT):
+        raise ValueError("not a lexicon file of this version")
+    pos = len(_FORMAT) + _HEADER.size
+    total, *sizes = _HEADER.unpack_from(data, len(_FORMAT))
+    if pos + sum(sizes) != len(data):
+        raise ValueError("truncated lexicon file")
+    parts = []
+    for size in sizes:
+        parts.append(data[pos:pos + size].decode("utf-8") if len(parts) != 1 else data[pos:pos + size])
+        pos += size
+    words, flags = parts[0].split("\n"), parts[2].split("\n")
+    counts = array.array("q")
+    counts.frombytes(parts[1])
+    if not len(words) == len(counts) == len(flags):
+        raise ValueError("inconsistent lexicon file")
+    freq = dict(zip(words, counts.tolist(), strict=True))
+    tags = {w: t for w, t in zip(words, flags, strict=True) if t}
+    for line in parts[3].split("\n") if parts[3] else ():
+        word, _, tag = line.partition("\t")
+        tags[word] = tag
+    return freq, total, tags
+
+
+def _build(words: list[str]) -> tuple[Any, dict[str, str]]:
+    """A tokenizer built the documented way, with its tag table (seconds: the slow path)."""
+    import jieba
+
     tk = jieba.Tokenizer()
     tk.initialize()
-    for word in _catalog_words():
+    for word in words:
         # The smallest frequency that keeps the word whole, so other words segment as before; a
         # word new to the dictionary is tagged as a noun phrase (most triggers name things counted).
         known = tk.FREQ.get(word)
         tk.add_word(word, freq=tk.suggest_freq(word), tag=None if known else "n")
-    return tk
+    # The tag table as jieba.posseg reads it from the same dict.txt, then the added words' tags.
+    tags: dict[str, str] = {}
+    with _dict_file().open("rb") as fh:
+        for raw in fh:
+            line = raw.strip().decode("utf-8")
+            if line:
+                word, _, tag = line.split(" ")
+                tags[word] = tag
+    tags.update(tk.user_word_tag_tab)
+    tk.user_word_tag_tab = {}
+    return tk, tags
+
+
+def _save(path: Path, data: bytes) -> None:
+    """Write the cache file atomically; a read-only home only costs the next process the slow path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".lexicon-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+        for old in path.parent.glob("lexicon-*.bin"):  # lexicons of other versions or catalogs
+            if old != path:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.debug("lexicon cache not written to %s: %s", path, exc)
 
 
 @functools.cache
-def pos_tokenizer() -> Any:
-    """A part-of-speech tokenizer over the shared tokenizer."""
-    import jieba.posseg
+def _lexicon() -> tuple[Any, dict[str, str]]:
+    """The shared tokenizer and its tag table, from the cache file when it is there and sound."""
+    import jieba
 
-    # Importing jieba.posseg already loads the tag table once (for its module-level tagger);
-    # building a second tagger the documented way would read the dictionary file again (about a
-    # second per process), so a copy of that table is reused when this jieba exposes it.
-    shared = getattr(getattr(jieba.posseg, "dt", None), "word_tag_tab", None)
-    if isinstance(shared, dict) and shared:
-        pt = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
-        pt.tokenizer = tokenizer()
-        pt.word_tag_tab = dict(shared)
-    else:
-        pt = jieba.posseg.POSTokenizer(tokenizer())
-    pt.makesure_userdict_loaded()  # copies the tags of added words into the tagger's table
-    return pt
+    jieba.setLogLevel(logging.WARNING)
+    words = _catalog_words()
+    path = _lexicon_path(words)
+    try:
+        freq, total, tags = _decode(path.read_bytes())
+    except (OSError, ValueError, UnicodeDecodeError, struct.error) as exc:
+        if not isinstance(exc, FileNotFoundError):
+            log.debug("lexicon cache %s unusable (%s): rebuilding", path, exc)
+        tk, tags = _build(words)
+        _save(path, _encode(tk.FREQ, tk.total, tags))
+        return tk, tags
+    tk = jieba.Tokenizer()
+    tk.FREQ, tk.total, tk.initialized = freq, total, True
+    return tk, tags
 
 
-@functools.cache
-def _pos_route() -> Any:
-    """The tagger's dictionary route (no HMM) when this jieba has it, else its public `cut`."""
-    pt = pos_tokenizer()
-    # The public `cut` splits blocks with regexes before routing; on the short windows used here
-    # that fixed cost dominates, so the route is called directly when available.
-    route = getattr(pt, "_POSTokenizer__cut_DAG_NO_HMM", None)
-    return route if route is not None else (lambda s: pt.cut(s, HMM=False))
+def tokenizer() -> Any:
+    """The shared private `jieba.Tokenizer`, initialised with the trigger words."""
+    return _lexicon()[0]
+
+
+def _pos_route(s: str) -> list[tuple[str, str]]:
+    """(word, flag) pairs of `s` along jieba's best dictionary route, as `jieba.posseg` gives them without HMM."""
+    tk, tags = _lexicon()
+    dag = tk.get_DAG(s)
+    route: dict[int, tuple[float, int]] = {}
+    tk.calc(s, dag, route)
+    out: list[tuple[str, str]] = []
+    x, n, buf = 0, len(s), ""
+    while x < n:
+        y = route[x][1] + 1
+        word = s[x:y]
+        if _ENG1.match(word):
+            buf += word
+        else:
+            if buf:
+                out.append((buf, "eng"))
+                buf = ""
+            out.append((word, tags.get(word, "x")))
+        x = y
+    if buf:
+        out.append((buf, "eng"))
+    return out
 
 
 @functools.lru_cache(maxsize=8192)
 def pos_cut(s: str) -> tuple[tuple[str, str], ...]:
     """Segment a short window into (word, flag) pairs, by dictionary only (no HMM)."""
-    return tuple((p.word, p.flag) for p in _pos_route()(s))
-
-
-@functools.cache
-def _route() -> Any:
-    """The tokenizer's dictionary route (no HMM) when this jieba has it, else its public `cut`."""
-    tk = tokenizer()
-    route = getattr(tk, "_Tokenizer__cut_DAG_NO_HMM", None)
-    return route if route is not None else (lambda s: tk.cut(s, HMM=False))
+    return tuple(_pos_route(s))
 
 
 @functools.lru_cache(maxsize=8192)
 def cut(s: str) -> tuple[str, ...]:
     """Segment a short window into words with the shared tokenizer (no HMM)."""
-    return tuple(_route()(s))
+    return tuple(word for word, _ in pos_cut(s))
