@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +63,28 @@ def arrow_schema(table: str) -> Any:
     return schema_of(TABLES[table])
 
 
+@dataclass
+class Chunk:
+    """Some rows of one table, ready to append: their CSV text and their values column by column."""
+
+    rows: int
+    csv: str
+    columns: list[list[Any]]
+
+
+def encode_rows(table: str, rows: list[dict[str, Any]]) -> Chunk:
+    """Encode rows of a table as `RunWriter.add_chunk` appends them (keys outside its columns are ignored).
+
+    Workers call this, so the process writing the tables only copies text and extends lists.
+    """
+    names = [c for c, _ in TABLES[table]]
+    values = [[row.get(c) for c in names] for row in rows]
+    buf = io.StringIO()
+    csv.writer(buf).writerows(values)  # the dialect of RunWriter's own csv.writer
+    columns = [list(col) for col in zip(*values, strict=True)] if values else [[] for _ in names]
+    return Chunk(rows=len(values), csv=buf.getvalue(), columns=columns)
+
+
 class RunWriter:
     """Writes all tables of a run, row by row, into a staging folder, then publishes them."""
 
@@ -106,6 +130,18 @@ class RunWriter:
         for column, value in zip(buf.values(), values, strict=True):
             column.append(value)
         self.counts[table] += 1
+        if len(next(iter(buf.values()))) >= ROW_GROUP:
+            self._flush(table)
+
+    def add_chunk(self, table: str, chunk: Chunk) -> None:
+        """Append rows encoded by `encode_rows`: the same CSV bytes and table contents as `add_row` one by one."""
+        if not chunk.rows:
+            return
+        self._csv_files[table].write(chunk.csv)
+        buf = self._buffers[table]
+        for column, values in zip(buf.values(), chunk.columns, strict=True):
+            column.extend(values)
+        self.counts[table] += chunk.rows
         if len(next(iter(buf.values()))) >= ROW_GROUP:
             self._flush(table)
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from extractor import __version__
 from extractor.model import Document
-from extractor.outputs import RunWriter
+from extractor.outputs import Chunk, RunWriter, encode_rows
 from extractor.pipeline import Options, process_file, sha256_file
 
 log = logging.getLogger("extractor")
@@ -219,7 +219,7 @@ class Prepared:
 
     text: str
     line: str
-    rows: list[tuple[str, dict[str, Any]]]
+    chunks: dict[str, Chunk]
     status: str
     source: str
 
@@ -242,9 +242,11 @@ def _prepared(item: InputItem, data: dict[str, Any], text: str) -> Prepared:
     data["timings"] = {}
     doc = Document.from_dict(data)
     line = json.dumps(_public(data), ensure_ascii=False, sort_keys=True)
-    return Prepared(
-        text=text, line=line, rows=list(tables.rows(doc)), status=doc.status, source=str(item.path)
-    )
+    by_table: dict[str, list[dict[str, Any]]] = {t: [] for t in tables.TABLES}
+    for table, row in tables.rows(doc):
+        by_table[table].append(row)
+    chunks = {t: encode_rows(t, rows) for t, rows in by_table.items()}
+    return Prepared(text=text, line=line, chunks=chunks, status=doc.status, source=str(item.path))
 
 
 class RunLockedError(RuntimeError):
@@ -396,8 +398,8 @@ class _Assembler:
                 ready = prepare(item, _work(item, self.options))
             self.statuses[ready.status] += 1
             self.writer.add_jsonl(ready.line)
-            for table, row in ready.rows:
-                self.writer.add_row(table, row)
+            for table, chunk in ready.chunks.items():
+                self.writer.add_chunk(table, chunk)
             self.next += 1
 
 

@@ -141,8 +141,20 @@ def _coerce(value: Any, kind: str) -> Any:
     return str(value)
 
 
+# The Python type each column kind already holds when no conversion is needed.
+_NATIVE = {"string": str, "int64": int, "float64": float, "bool": bool}
+# (column, kind, native type) per table, looked up once per row instead of per cell.
+_SPECS = {t: [(col, kind, _NATIVE[kind]) for col, kind in cols] for t, cols in TABLES.items()}
+
+
 def _row(table: str, values: dict[str, Any]) -> dict[str, Any]:
-    return {col: _coerce(values.get(col), kind) for col, kind in TABLES[table]}
+    # Most cells are None or already of their column's type; only the rest go through _coerce
+    # (which returns those two unchanged), since a run converts millions of cells.
+    out = {}
+    for col, kind, native in _SPECS[table]:
+        value = values.get(col)
+        out[col] = value if value is None or type(value) is native else _coerce(value, kind)
+    return out
 
 
 def document_row(doc: Document) -> dict[str, Any]:
