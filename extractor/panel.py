@@ -18,9 +18,11 @@ Two tables come out: `panel` (wide: values plus `<indicator>__flag` companions) 
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 import math
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -478,6 +480,71 @@ def iter_records(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+# The top-level fields the panel reads from a documents.jsonl record: the grouping pass needs the
+# first three, building a group the rest (the text only to compare documents of one group).
+_KEY_FIELDS = ("status", "doc_id", "metadata")
+_DOC_FIELDS = (*_KEY_FIELDS, "source", "chars", "indicators")
+
+_scan_value = json.JSONDecoder().scan_once
+
+
+def _depth(fragment: str) -> int:
+    """Opened minus closed brackets in a piece of JSON text, brackets inside strings not counted."""
+    if "\\" in fragment:
+        # Escapes only occur inside strings; dropping them leaves every remaining quote a delimiter.
+        fragment = fragment.replace("\\\\", "").replace('\\"', "")
+    outside = "".join(fragment.split('"')[::2])
+    return outside.count("{") + outside.count("[") - outside.count("}") - outside.count("]")
+
+
+def top_level_fields(line: str, keys: Iterable[str]) -> dict[str, Any] | None:
+    """Decode only some top-level fields of a one-line JSON object; None when that cannot be done safely.
+
+    A record line is mostly headings and mentions the panel never reads: the wanted values are
+    found by their `"key": ` text and decoded alone. A match counts only at the top level (bracket
+    depth 1, counted on the shorter side of the line); as with json.loads the last one wins. None
+    (decode the whole line instead) when a key is absent or written another way (other separators).
+    """
+    found: dict[str, Any] = {}
+    size = len(line)
+    for key in keys:
+        needle = f'"{key}": '
+        end = size
+        while True:
+            at = line.rfind(needle, 0, end)
+            if at < 0:
+                return None
+            if (_depth(line[:at]) == 1) if at <= size - at else (_depth(line[at:]) == -1):
+                break
+            end = at
+        try:
+            found[key] = _scan_value(line, at + len(needle))[0]
+        except (StopIteration, ValueError):
+            return None
+    return found
+
+
+class _Line:
+    """One documents.jsonl line whose top-level fields are decoded on demand, the whole line only as a fallback."""
+
+    __slots__ = ("raw", "text")
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        try:
+            self.text: str | None = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.text = None
+
+    def fields(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        """The values of some top-level keys, None for absent ones (as record.get would give)."""
+        found = None if self.text is None else top_level_fields(self.text, keys)
+        if found is None:
+            record = json.loads(self.raw)
+            found = {k: record.get(k) for k in keys} if isinstance(record, dict) else dict.fromkeys(keys)
+        return found
+
+
 def _index_run(jsonl: Path) -> tuple[dict[tuple[str, ...], list[int]], dict[tuple[str, ...], tuple[Any, ...]]]:
     """One pass over documents.jsonl: the byte offsets of each panel key's records, and its sort key.
 
@@ -491,7 +558,11 @@ def _index_run(jsonl: Path) -> tuple[dict[tuple[str, ...], list[int]], dict[tupl
             start, pos = pos, pos + len(line)
             if not line.strip():
                 continue
-            doc = panel_doc({**json.loads(line), "text": ""})
+            record = _Line(line)
+            # The status first: a failed document's record may lack the other fields.
+            if record.fields(("status",))["status"] != "ok":
+                continue
+            doc = panel_doc(record.fields(_KEY_FIELDS))
             if doc is None:
                 continue
             if doc.key not in offsets:
@@ -499,6 +570,24 @@ def _index_run(jsonl: Path) -> tuple[dict[tuple[str, ...], list[int]], dict[tupl
                 order[doc.key] = _group_order(doc.key, doc)
             offsets[doc.key].append(start)
     return offsets, order
+
+
+def _read_group(fh: Any, starts: list[int]) -> list[PanelDoc]:
+    """The panel documents of one group, read back by offset; texts only when the group must compare them."""
+    docs = []
+    lines = []
+    for start in starts:
+        fh.seek(start)
+        line = _Line(fh.readline())
+        doc = panel_doc(line.fields(_DOC_FIELDS))
+        if doc is not None:
+            docs.append(doc)
+            lines.append(line)
+    # Texts only serve to find near-duplicates among different documents (merge_duplicates).
+    if len({d.doc_id for d in docs}) > 1:
+        for doc, line in zip(docs, lines, strict=True):
+            doc.text = str(line.fields(("text",))["text"] or "")
+    return docs
 
 
 def iter_panel_groups(
@@ -515,12 +604,7 @@ def iter_panel_groups(
     offsets, order = _index_run(jsonl)
     with jsonl.open("rb") as fh:
         for key in sorted(offsets, key=order.__getitem__):
-            docs = []
-            for start in offsets[key]:
-                fh.seek(start)
-                doc = panel_doc(json.loads(fh.readline()))
-                if doc is not None:
-                    docs.append(doc)
+            docs = _read_group(fh, offsets[key])
             yield _panel_row(key, merge_duplicates(docs), entries, include_targets)
 
 
@@ -554,6 +638,85 @@ def to_frame(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> Any:
     return frame
 
 
+# Integers this large lose digits on pandas' way through float64: batches holding one go that way.
+_EXACT_INT = 2**53
+# The dtypes to_frame gives each column type, as pyarrow's pandas metadata names them.
+_PANDAS_TYPES = {
+    "string": ("unicode", "object"),
+    "int64": ("int64", "Int64"),
+    "float64": ("float64", "float64"),
+    "bool": ("bool", "boolean"),
+}
+
+
+def plain_columns(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> list[list[Any]] | None:
+    """The rows as one list per column, valued as `to_frame` would; None when a value needs pandas' conversion.
+
+    Plain values are None, str in text columns, bool in flag columns, int in integer columns and
+    int or float in float columns (NaN becomes None, as to_frame makes it missing).
+    """
+    data = []
+    for col, kind in columns:
+        values = [r.get(col) for r in rows]
+        types = set(map(type, values)) - {type(None)}
+        if kind == "float64":
+            if not types <= {float, int}:
+                return None
+            if int in types and any(type(v) is int and not -_EXACT_INT < v < _EXACT_INT for v in values):
+                return None
+            values = [None if v is None or v != v else float(v) for v in values]
+        elif kind == "int64":
+            if not types <= {int} or any(v is not None and not -_EXACT_INT < v < _EXACT_INT for v in values):
+                return None
+        elif not types <= ({bool} if kind == "bool" else {str}):
+            return None
+        data.append(values)
+    return data
+
+
+def write_csv_rows(fh: Any, columns: list[tuple[str, str]], data: list[list[Any]], header: bool) -> None:
+    """Write plain column lists as CSV rows exactly as DataFrame.to_csv(index=False) writes to_frame's frame."""
+    # pandas' defaults: minimal quoting, doubled quotes, os.linesep; floats as repr, missing as ''.
+    writer = csv.writer(fh, lineterminator=os.linesep)
+    if header:
+        writer.writerow([c for c, _ in columns])
+    writer.writerows(zip(*data, strict=True))
+
+
+def arrow_table(data: list[list[Any]], schema: Any) -> Any:
+    """An Arrow table from plain column lists (see plain_columns) with a fixed schema."""
+    import pyarrow as pa
+
+    arrays = [pa.array(values, type=f.type) for values, f in zip(data, schema, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def pandas_metadata(columns: list[tuple[str, str]]) -> bytes:
+    """The pandas metadata pyarrow stores for a frame from `to_frame`, so pandas reads back its dtypes."""
+    from importlib.metadata import version
+
+    import pyarrow as pa
+
+    meta = {
+        "index_columns": [],
+        "column_indexes": [],
+        "columns": [
+            {
+                "name": col,
+                "field_name": col,
+                "pandas_type": _PANDAS_TYPES[kind][0],
+                "numpy_type": _PANDAS_TYPES[kind][1],
+                "metadata": None,
+            }
+            for col, kind in columns
+        ],
+        "attributes": {},
+        "creator": {"library": "pyarrow", "version": pa.__version__},
+        "pandas_version": version("pandas"),
+    }
+    return json.dumps(meta).encode("utf-8")
+
+
 # Panel rows per written batch: CSV rows and one Parquet row group each, so memory stays flat.
 PANEL_BATCH = 1000
 
@@ -574,16 +737,26 @@ def write_panel(out: str | Path, indicators: Iterable[dict[str, Any]] | None = N
     buffers: dict[str, list[dict[str, Any]]] = {name: [] for name in specs}
     csv_files = {name: tmp[name][0].open("w", encoding="utf-8", newline="") for name in specs}
     parquet: dict[str, Any] = {}
+    schemas = {
+        name: arrow_schema(cols).with_metadata({b"pandas": pandas_metadata(cols)}) for name, cols in specs.items()
+    }
 
     def flush(name: str) -> None:
-        frame = to_frame(buffers[name], specs[name])
-        frame.to_csv(csv_files[name], index=False, header=counts[name] == 0)
-        table = pa.Table.from_pandas(frame, schema=arrow_schema(specs[name]), preserve_index=False)
+        rows, header = buffers[name], counts[name] == 0
+        data = plain_columns(rows, specs[name])
+        if data is None:
+            # Values of other types (numbers as text, fractional offsets...): pandas converts them.
+            frame = to_frame(rows, specs[name])
+            frame.to_csv(csv_files[name], index=False, header=header)
+            table = pa.Table.from_pandas(frame, schema=arrow_schema(specs[name]), preserve_index=False)
+        else:
+            write_csv_rows(csv_files[name], specs[name], data, header)
+            table = arrow_table(data, schemas[name])
         if name not in parquet:
             # The first batch's schema carries pandas' metadata, so nullable dtypes read back as written.
             parquet[name] = pq.ParquetWriter(tmp[name][1], table.schema)
         parquet[name].write_table(table)
-        counts[name] += len(frame)
+        counts[name] += len(rows)
         buffers[name] = []
 
     try:
