@@ -116,6 +116,12 @@ def cache_key(
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
+def pack(record: dict[str, Any] | str) -> bytes:
+    """A record as the cache stores it: its JSON text, gzipped (fast level; no timestamp, so repeatable)."""
+    text = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False)
+    return gzip.compress(text.encode("utf-8"), compresslevel=1, mtime=0)
+
+
 class Cache:
     """Per-document results stored inside the output folder, one gzipped JSON file each."""
 
@@ -137,14 +143,13 @@ class Cache:
         except (OSError, EOFError, ValueError, zlib.error):
             return None
 
-    def put(self, key: str, record: dict[str, Any] | str) -> None:
-        """Store a record (or its JSON text) atomically: a reader sees the old file or the whole new one."""
-        text = record if isinstance(record, str) else json.dumps(record, ensure_ascii=False)
+    def put(self, key: str, record: dict[str, Any] | str | bytes) -> None:
+        """Store a record (its JSON text, or that text already packed) atomically: readers see the old file or the new one."""
+        blob = record if isinstance(record, bytes) else pack(record)
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        with gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as fh:
-            fh.write(text)
+        tmp.write_bytes(blob)
         os.replace(tmp, path)
 
     def tidy(self) -> None:
@@ -215,9 +220,9 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass
 class Prepared:
-    """One finished record as the table writer needs it: the cache text, the JSONL line, the rows."""
+    """One finished record as the run needs it: the packed cache entry, the JSONL line, the table rows."""
 
-    text: str
+    blob: bytes
     line: str
     chunks: dict[str, Chunk]
     status: str
@@ -246,7 +251,9 @@ def _prepared(item: InputItem, data: dict[str, Any], text: str) -> Prepared:
     for table, row in tables.rows(doc):
         by_table[table].append(row)
     chunks = {t: encode_rows(t, rows) for t, rows in by_table.items()}
-    return Prepared(text=text, line=line, chunks=chunks, status=doc.status, source=str(item.path))
+    # Packed here, in the worker: compressing is the costliest part of caching a record.
+    blob = pack(text) if text else b""
+    return Prepared(blob=blob, line=line, chunks=chunks, status=doc.status, source=str(item.path))
 
 
 class RunLockedError(RuntimeError):
@@ -316,7 +323,7 @@ def run(
             for i, record in _engine(engine, workers, scheduler, len(todo))(todo, options):
                 ready = record if isinstance(record, Prepared) else prepare(items[i], record)
                 if keys[i] is not None:
-                    cache.put(keys[i], ready.text)
+                    cache.put(keys[i], ready.blob)
                 bar(ready.status, ready.source)
                 assembler.finished(i, ready)
             assembler.advance(final=True)
