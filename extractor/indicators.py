@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from extractor.errors import RulesError
 from extractor.rules import load_schema_yaml, schemas_dir
@@ -167,20 +167,23 @@ def compile_catalog(data: dict[str, Any], sections: set[str]) -> Catalog:
 def find_triggers(cat: Catalog, text: str, start: int, end: int) -> list[tuple[int, int, str]]:
     """(start, end, trigger) of the longest trigger at each position of text[start:end]."""
     out: list[tuple[int, int, str]] = []
-    by_head = cat.by_head
+    # Bound methods hoisted: this loop runs once per char of every clause holding a number.
+    append = out.append
+    get = cat.by_head.get
+    startswith = text.startswith
     for i in range(start, end - 1):
-        options = by_head.get(text[i:i + 2])
+        options = get(text[i:i + 2])
         if options is None:
             continue
         for trig, rx in options:
             if rx is None:
-                if text.startswith(trig, i) and i + len(trig) <= end:
-                    out.append((i, i + len(trig), trig))
+                if startswith(trig, i) and i + len(trig) <= end:
+                    append((i, i + len(trig), trig))
                     break
             else:
                 m = rx.match(text, i, end)
                 if m is not None:
-                    out.append((i, m.end(), trig))
+                    append((i, m.end(), trig))
                     break
     return out
 
@@ -201,15 +204,14 @@ def trigger_finder(matcher: str = "scan") -> TriggerFinder:
     raise ValueError(f"unknown matcher {matcher!r} (one of {', '.join(MATCHERS)})")
 
 
-@dataclass(frozen=True)
-class _Hit:
+class _Hit(NamedTuple):
     start: int
     end: int
     trigger: str
 
 
 class _Binder:
-    """Binds the mentions of one text; caches trigger hits per clause."""
+    """Binds the mentions of one text; caches trigger hits per clause and word-boundary checks per hit."""
 
     def __init__(self, text: str, mentions: list[dict[str, Any]], find: TriggerFinder = find_triggers) -> None:
         from extractor.numbers.context import text_context
@@ -221,15 +223,14 @@ class _Binder:
         spans = sorted((int(m["start"]), int(m["end"])) for m in mentions)
         self.span_starts = [s for s, _ in spans]
         self.spans = spans
-        self.hits: dict[tuple[int, int], list[_Hit]] = {}
+        # Clause → its trigger hits outside numbers, each with "short" (a boundary check is due).
+        self.hits: dict[tuple[int, int], list[tuple[_Hit, bool]]] = {}
+        self.bounds: dict[tuple[int, int, int, int], bool] = {}
 
-    def _own_list_label(self, cs: int, start: int) -> bool:
-        """Tell whether the list item holding a number (after the last 、) names something itself."""
+    def _own_list_label(self, cut_at: int, start: int) -> bool:
+        """Tell whether the list item holding a number (after the 、 at cut_at) names something itself."""
         from extractor.numbers.context import context_rules
 
-        cut_at = self.text.rfind("、", cs, start)
-        if cut_at < 0:
-            return False
         label = _LABEL_NOISE.sub("", self.text[cut_at + 1:start])
         label = "".join(ch for ch in label if "\u4e00" <= ch <= "\u9fff" and ch not in context_rules().stop_words)
         return len(label) >= 2
@@ -245,6 +246,10 @@ class _Binder:
 
     def _on_word_boundaries(self, s: int, e: int, cs: int, ce: int) -> bool:
         """Tell whether [s, e) starts and ends on jieba word boundaries (short generic triggers)."""
+        key = (s, e, cs, ce)
+        known = self.bounds.get(key)
+        if known is not None:
+            return known
         from extractor.numbers.segment import cut
 
         a, b = max(cs, s - 4), min(ce, e + 4)
@@ -253,75 +258,105 @@ class _Binder:
         for w in cut(self.text[a:b]):
             pos += len(w)
             bounds.add(pos)
-        return (s - a) in bounds and (e - a) in bounds
+        self.bounds[key] = found = (s - a) in bounds and (e - a) in bounds
+        return found
 
-    def clause_hits(self, cs: int, ce: int) -> list[_Hit]:
-        """Trigger occurrences in one clause, outside numbers, in reading order."""
+    def _clause_hits(self, cs: int, ce: int) -> list[tuple[_Hit, bool]]:
+        """Trigger occurrences in one clause, outside numbers, in reading order, with "short" flags.
+
+        The jieba boundary check of a short trigger is left to the binding, which stops at the first
+        candidate that fits: most short hits are never looked at, and a segmentation is costly.
+        """
         key = (cs, ce)
-        if key not in self.hits:
-            found: list[_Hit] = []
-            for s, e, trig in self.find(self.cat, self.text, cs, ce):
-                if self._inside_mention(s, e):
-                    continue
-                if len(trig) <= _SHORT_TRIGGER and not self._on_word_boundaries(s, e, cs, ce):
-                    continue
-                found.append(_Hit(s, e, trig))
+        found = self.hits.get(key)
+        if found is None:
+            found = [(_Hit(s, e, trig), len(trig) <= _SHORT_TRIGGER)
+                     for s, e, trig in self.find(self.cat, self.text, cs, ce) if not self._inside_mention(s, e)]
             self.hits[key] = found
-        return self.hits[key]
+        return found
 
     def subject_hits(self, subject: str) -> list[str]:
         """Triggers inside a mention's subject (for rates that share one value)."""
         return [t for _, _, t in self.find(self.cat, subject, 0, len(subject))]
 
+    def _context(self, start: int, ce: int, section: str | None) -> str:
+        """The words an indicator's context is read in: the line up to the clause end, and the section's."""
+        line_start = max(self.text.rfind("\n", 0, start) + 1, start - _CONTEXT_WINDOW)
+        return self.text[line_start:ce] + " " + _section_words(section)
+
     def bind(self, m: dict[str, Any]) -> tuple[Indicator, _Hit, str, float] | None:
         """The indicator a level mention binds to, the trigger hit, the side, and a confidence."""
+        text = self.text
         start, end = int(m["start"]), int(m["end"])
+        section = m.get("section")
         cs, ce = self.ctx.clause(start)
         # Triggers are read in the clause (its hits are shared by all its numbers); a very long
         # clause (a table dumped as one line) is read in a window around the number instead.
         if ce - cs > _LONG_CLAUSE:
             cs, ce = max(cs, start - _TRIGGER_WINDOW), min(ce, end + _TRIGGER_WINDOW)
-        line_start = max(self.text.rfind("\n", 0, start) + 1, start - _CONTEXT_WINDOW)
-        context = self.text[line_start:ce] + " " + _section_words(m.get("section"))
-        candidates: list[tuple[str, _Hit, int]] = []
+        # (side, hit, distance, short): short clause hits still owe their word-boundary check.
+        candidates: list[tuple[str, _Hit, int, bool]] = []
         if m.get("rule") == "shared_rate" and m.get("subject"):
-            candidates += [("subject", _Hit(start, start, t), 0) for t in self.subject_hits(m["subject"])]
-        hits = self.clause_hits(cs, ce)
-        # Nearest first; at equal distance the longer (more specific) trigger first. A trigger of
-        # an earlier list item is not borrowed by an item with a label of its own
-        # (在编执法人员14人、协管人员36人: 协管人员 is not 执法人员).
-        own_label = self._own_list_label(cs, start)
-        candidates += sorted((("before", h, start - h.end) for h in hits
-                              if h.end <= start and not (own_label and "、" in self.text[h.end:start])),
-                             key=lambda c: (c[2], -(c[1].end - c[1].start)))
+            candidates += [("subject", _Hit(start, start, t), 0, False) for t in self.subject_hits(m["subject"])]
+        hits = self._clause_hits(cs, ce)
+        # The last 、 of the clause before the number opens the number's own list item.
+        cut_at = text.rfind("、", cs, start)
+        # Nearest first; at equal distance the longer (more specific) trigger first, then reading
+        # order (the index keeps the sort stable without a key function).
+        before = sorted((start - h.end, h.start - h.end, k, h, short)
+                        for k, (h, short) in enumerate(hits) if h.end <= start)
+        # A trigger of an earlier list item is not borrowed by an item with a label of its own
+        # (在编执法人员14人、协管人员36人: 协管人员 is not 执法人员). A hit ending at or before the
+        # last 、 has one between it and the number; the label is read only when such a hit exists.
+        if cut_at >= 0 and any(c[3].end <= cut_at for c in before) and self._own_list_label(cut_at, start):
+            before = [c for c in before if c[3].end > cut_at]
+        candidates += [("before", h, distance, short) for distance, _, _, h, short in before]
         # A trigger after the number is only borrowed when no later number of the clause follows
         # it: 向8个街道、5个镇下放审批服务事项52项 — 下放 names the 52项, not the 8个 or 5个.
-        candidates += sorted((("after", h, h.start - end) for h in hits
-                              if h.start >= end and not self._number_between(h.end, ce)),
-                             key=lambda c: (c[2], -(c[1].end - c[1].start)))
+        after = sorted((h.start - end, h.start - h.end, k, h, short) for k, (h, short) in enumerate(hits)
+                       if h.start >= end and not self._number_between(h.end, ce))
+        candidates += [("after", h, distance, short) for distance, _, _, h, short in after]
         # The number's own list item: 办理行政复议案件2件、行政诉讼案件3件 — 诉讼 vetoes the 3件 only.
-        cut_at = self.text.rfind("、", cs, start)
         item_start = cut_at + 1 if cut_at >= 0 else cs
-        next_cut = self.text.find("、", end, ce)
+        next_cut = text.find("、", end, ce)
         item_end = next_cut if next_cut >= 0 else ce
-        for side, hit, distance in candidates:
-            scope = self.text[min(hit.start, item_start):max(hit.end, item_end)]
-            fits = [ind for ind in self.cat.by_trigger[hit.trigger]
-                    if _unit_fits(ind, m) and _context_fits(ind, context) and not _excluded(ind, scope)]
+        by_trigger = self.cat.by_trigger
+        context: str | None = None  # the paragraph words, built once a candidate needs them
+        for side, hit, distance, short in candidates:
+            if short and not self._on_word_boundaries(hit.start, hit.end, cs, ce):
+                continue
+            fits: list[Indicator] = []
+            scope: str | None = None
+            for ind in by_trigger[hit.trigger]:
+                if not _unit_fits(ind, m):
+                    continue
+                if ind.context:
+                    context = context if context is not None else self._context(start, ce, section)
+                    if not _context_fits(ind, context):
+                        continue
+                if ind.exclusions:
+                    if scope is None:
+                        scope = text[min(hit.start, item_start):max(hit.end, item_end)]
+                    if _excluded(ind, scope):
+                        continue
+                fits.append(ind)
             if not fits:
                 continue
-            best = max(fits, key=lambda ind: (_context_score(ind, context), ind.section == m.get("section"),
-                                              -ind.order))
+            if len(fits) == 1:
+                best = fits[0]
+            else:
+                ctx = context = context if context is not None else self._context(start, ce, section)
+                best = max(fits, key=lambda ind: (_context_score(ind, ctx), ind.section == section, -ind.order))
             conf = _CONF_AFTER if side == "after" else _CONF_BEFORE
             conf -= min(_CONF_MAX_DISTANCE, _CONF_PER_CHAR * max(0, distance - _CONF_FREE_CHARS))
             if len(hit.trigger.replace("…", "")) <= _SHORT_TRIGGER:
                 conf -= _CONF_SHORT
             if len(fits) > 1:
                 conf -= _CONF_AMBIGUOUS
-            gap_text = self.text[hit.end:start] if side == "before" else self.text[end:hit.start]
-            if "、" in gap_text:
+            gap_from, gap_to = (hit.end, start) if side == "before" else (end, hit.start)
+            if text.find("、", gap_from, gap_to) >= 0:
                 conf -= _CONF_LIST
-            if best.section == m.get("section"):
+            if best.section == section:
                 conf += _CONF_SECTION
             return best, hit, side, round(min(0.99, max(0.05, conf)), 2)
         return None
