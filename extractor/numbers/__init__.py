@@ -11,6 +11,7 @@ Cascade per text:
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from typing import Any
@@ -91,17 +92,27 @@ def find_mentions(text: str, headings: list[dict[str, Any]]) -> list[dict[str, A
     ctx = text_context(work)
     # Headings without a position cannot own text; the rest are put in reading order for locate().
     heads = sorted((h for h in headings or [] if isinstance(h.get("start"), int)), key=lambda h: h["start"])
+    # Numbers come in reading order and most share their heading with the one before: locate()
+    # is asked again only past the next heading's start.
+    head_starts = [h["start"] for h in heads]
+    place: dict[str, Any] = {"section_path": "", "section": None, "part": None}
+    # `place` holds for numbers starting in [place_from, place_until).
+    place_from, place_until = (0, 0) if heads else (-1, len(text) + 1)
     mentions: list[dict[str, Any]] = []
     prev_end = -1
     for cand in candidates:
         cs, ce = ctx.clause(cand.core_start)
-        ss = ctx.sentence(cand.core_start)[0]
-        es, ee = ctx.evidence(cand.core_start, cand.end)
+        ss, es, ee = ctx.sentence_evidence(cand.core_start, cand.end)
         # The subject of a number is looked for after the previous number of the same clause.
         left_start = max(cs, prev_end)
         prev_end = cand.end
-        surface, work_surface = text[cand.start:cand.end], work[cand.start:cand.end]
-        place = locate(heads, cand.start) if heads else {"section_path": "", "section": None, "part": None}
+        surface = text[cand.start:cand.end]
+        work_surface = surface if work is text else work[cand.start:cand.end]
+        if not place_from <= cand.start < place_until:
+            place = locate(heads, cand.start)
+            k = bisect.bisect_right(head_starts, cand.start)
+            place_from = head_starts[k - 1] if k > 0 else -1
+            place_until = head_starts[k] if k < len(head_starts) else len(text) + 1
         record: dict[str, Any] = {
             "value": cand.value,
             "value_high": cand.value_high,

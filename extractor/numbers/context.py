@@ -106,6 +106,13 @@ class TextContext:
             end -= 1
         return start, end
 
+    def sentence_evidence(self, pos: int, end: int) -> tuple[int, int, int]:
+        """The sentence start of `pos` and the evidence span of [pos, end), with one lookup."""
+        start, stop = self.sentence(pos)
+        if stop - start > _SENTENCE_MAX:
+            return start, max(start, pos - _SENTENCE_SIDE), min(stop, end + _SENTENCE_SIDE)
+        return start, start, stop
+
     def evidence(self, pos: int, end: int) -> tuple[int, int]:
         """The sentence around [pos, end), cut to a window when the sentence is very long."""
         start, stop = self.sentence(pos)
