@@ -226,7 +226,68 @@ def jaccard(a: set[str], b: set[str]) -> float:
     """Jaccard similarity of two sets (1.0 for two empty sets)."""
     if not a and not b:
         return 1.0
-    return len(a & b) / len(a | b)
+    common = len(a & b)
+    return common / (len(a) + len(b) - common)
+
+
+def shingle_codes(texts: list[str], n: int = SHINGLE) -> list[Any] | None:
+    """The shingles of each text as a sorted array of distinct integers (None for an empty text).
+
+    Characters are numbered within the texts' own alphabet, so an n-gram packs exactly into one
+    64-bit integer and equal n-grams get equal numbers: sizes and intersections, hence Jaccard
+    similarities, are those of `shingles`, at a fraction of the cost. None for all when a text is
+    one short shingle (n characters or fewer) or the alphabet is too large to pack.
+    """
+    import numpy as np
+
+    compact = [re.sub(r"\s+", "", t) for t in texts]
+    if any(0 < len(c) <= n for c in compact):
+        return None
+    points = [np.frombuffer(c.encode("utf-32-le", "surrogatepass"), dtype="<u4") if c else None for c in compact]
+    present = [p for p in points if p is not None]
+    if not present:
+        return [None] * len(texts)
+    alphabet = _distinct(np.concatenate(present))
+    bits = max(1, (len(alphabet) - 1).bit_length())
+    if bits * n > 64:
+        return None
+    codes: list[Any] = []
+    for p in points:
+        if p is None:
+            codes.append(None)
+            continue
+        chars = np.searchsorted(alphabet, p).astype(np.uint64)
+        count = len(chars) - n + 1
+        grams = chars[:count].copy()
+        for k in range(1, n):
+            grams = (grams << np.uint64(bits)) | chars[k : k + count]
+        codes.append(_distinct(grams))
+    return codes
+
+
+def _distinct(values: Any) -> Any:
+    """The distinct values of a numpy array, sorted (np.unique without its overhead on small arrays)."""
+    import numpy as np
+
+    values = np.sort(values)
+    keep = np.empty(len(values), dtype=bool)
+    keep[:1] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
+
+
+def _near_codes(a: Any, b: Any) -> bool:
+    """Whether two shingle_codes arrays are near-duplicates (Jaccard ≥ NEAR_DUPLICATE_JACCARD)."""
+    import numpy as np
+
+    small, large = sorted((len(a), len(b)))
+    # The Jaccard similarity is at most small / large: most pairs of different reports stop here.
+    if small / large < NEAR_DUPLICATE_JACCARD:
+        return False
+    at = np.searchsorted(b, a)
+    at[at == len(b)] = 0
+    common = int(np.count_nonzero(b[at] == a))
+    return common / (len(a) + len(b) - common) >= NEAR_DUPLICATE_JACCARD
 
 
 def merge_duplicates(docs: list[PanelDoc]) -> list[list[PanelDoc]]:
@@ -242,7 +303,15 @@ def merge_duplicates(docs: list[PanelDoc]) -> list[list[PanelDoc]]:
         else:
             by_id[d.doc_id] = PanelDoc(**{**d.__dict__, "sources": list(d.sources)})
     unique = sorted(by_id.values(), key=lambda d: (-d.chars, d.doc_id))
-    sets = [shingles(d.text) for d in unique] if len(unique) > 1 else [set()]
+    codes = shingle_codes([d.text for d in unique]) if len(unique) > 1 else [None]
+    sets = [shingles(d.text) for d in unique] if codes is None else []
+
+    def near(i: int, j: int) -> bool:
+        # Texts that were not kept (keep_text off) cannot be compared: never merge on nothing.
+        if codes is not None:
+            return codes[i] is not None and codes[j] is not None and _near_codes(codes[i], codes[j])
+        return bool(sets[i] and sets[j]) and jaccard(sets[i], sets[j]) >= NEAR_DUPLICATE_JACCARD
+
     clusters: list[list[PanelDoc]] = []
     taken = [False] * len(unique)
     for i, d in enumerate(unique):
@@ -251,8 +320,7 @@ def merge_duplicates(docs: list[PanelDoc]) -> list[list[PanelDoc]]:
         taken[i] = True
         cluster = [d]
         for j in range(i + 1, len(unique)):
-            # Texts that were not kept (keep_text off) cannot be compared: never merge on nothing.
-            if not taken[j] and sets[i] and sets[j] and jaccard(sets[i], sets[j]) >= NEAR_DUPLICATE_JACCARD:
+            if not taken[j] and near(i, j):
                 taken[j] = True
                 cluster.append(unique[j])
         clusters.append(cluster)
@@ -293,9 +361,12 @@ def choose_value(
     Order: actual (is_target false) first, canonical section first, document rank, occurrence,
     start offset. Targets fill a cell only when `include_targets` is set and no actual exists.
     """
+    kind = entry["kind"]
     usable = []
     for rank, row in candidates:
-        value = _canonical(row.get("value"), _text(row.get("unit")), entry["kind"])
+        # The unit only matters for money (see _canonical).
+        unit = _text(row.get("unit")) if kind == "money" else ""
+        value = _canonical(row.get("value"), unit, kind)
         if value is not None:
             usable.append((rank, row, value))
     if not usable:
@@ -311,7 +382,8 @@ def choose_value(
             _int(row.get("start"), 0),
         )
 
-    usable.sort(key=order)
+    if len(usable) > 1:
+        usable.sort(key=order)
     actual = [v for _, row, v in usable if not row.get("is_target")]
     distinct: list[float] = []
     for v in actual:
@@ -404,7 +476,9 @@ def _panel_row(
     cells = []
     found = 0
     for entry in entries:
-        chosen = choose_value(by_indicator.get(entry["id"], []), entry, include_targets)
+        # Most catalog indicators have no row in a group: choose_value would return None for them.
+        candidates = by_indicator.get(entry["id"])
+        chosen = choose_value(candidates, entry, include_targets) if candidates else None
         row[entry["id"]] = chosen["value"] if chosen else None
         row[entry["id"] + FLAG_SUFFIX] = chosen["flag"] if chosen else "missing"
         if chosen is None:
@@ -431,20 +505,15 @@ def _panel_row(
                 "actual_values": chosen["actual_values"] or None,
                 "doc_id": doc.doc_id,
                 "source": doc.sources[0] if doc.sources else None,
-                **{
-                    k: src.get(k)
-                    for k in (
-                        "occurrence",
-                        "start",
-                        "end",
-                        "surface",
-                        "sentence",
-                        "section_path",
-                        "section",
-                        "rule",
-                        "confidence",
-                    )
-                },
+                "occurrence": src.get("occurrence"),
+                "start": src.get("start"),
+                "end": src.get("end"),
+                "surface": src.get("surface"),
+                "sentence": src.get("sentence"),
+                "section_path": src.get("section_path"),
+                "section": src.get("section"),
+                "rule": src.get("rule"),
+                "confidence": src.get("confidence"),
             }
         )
     row["n_indicators"] = found
