@@ -387,7 +387,7 @@ def choose_value(
     actual = [v for _, row, v in usable if not row.get("is_target")]
     distinct: list[float] = []
     for v in actual:
-        if not any(_same(v, d) for d in distinct):
+        if not distinct or not any(_same(v, d) for d in distinct):
             distinct.append(v)
     rank, row, value = usable[0]
     is_target = bool(row.get("is_target"))
@@ -409,7 +409,7 @@ def choose_value(
         "is_target": is_target,
         "n_candidates": len(usable),
         "n_actual": len(actual),
-        "actual_values": SEP.join(_fmt(v) for v in distinct),
+        "actual_values": SEP.join(map(_fmt, distinct)),
     }
 
 
