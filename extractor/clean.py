@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from extractor.model import Cleaned
@@ -37,18 +38,38 @@ class _Chrome:
     short_line: int
     min_tokens: int
     patterns: tuple[re.Pattern[str], ...]
+    # The line patterns as one alternation (one match call per line), or None when a pattern could
+    # not stand inside one (a backreference or inline flags).
+    any_pattern: re.Pattern[str] | None
     exact: frozenset[str]
     trailer_keep: tuple[str, ...]
+
+
+# What keeps a regex from being one branch of an alternation: numbered or named backreferences
+# and conditionals (group numbers shift), and inline flags (global flags must open the whole).
+_NOT_A_BRANCH = re.compile(r"\\[1-9]|\(\?P=|\(\?\(|\(\?[aiLmsux]+\)")
+
+
+def _alternation(sources: list[str]) -> re.Pattern[str] | None:
+    """The patterns as one alternation that matches where any of them matches, or None if unsafe."""
+    if not sources or any(_NOT_A_BRANCH.search(p) for p in sources):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in sources))
+    except re.error:  # e.g. two patterns naming the same group
+        return None
 
 
 @functools.cache
 def _chrome() -> _Chrome:
     data = load_rules("boilerplate")
+    sources = list(data["line_patterns"])
     return _Chrome(
         tokens=tuple(data["tokens"]),
         short_line=int(data["short_line"]),
         min_tokens=int(data["min_tokens"]),
-        patterns=tuple(re.compile(p) for p in data["line_patterns"]),
+        patterns=tuple(re.compile(p) for p in sources),
+        any_pattern=_alternation(sources),
         exact=frozenset(s.translate(_WIDTH_TABLE) for s in data["exact_lines"]),
         trailer_keep=tuple(data["trailer_keep"]),
     )
@@ -59,18 +80,32 @@ def is_chrome_line(line: str) -> bool:
     rules = _chrome()
     if line in rules.exact:
         return True
-    if any(p.match(line) for p in rules.patterns):
-        return True
-    if len(line) <= rules.short_line:
-        hits = sum(1 for t in rules.tokens if t in line)
-        if hits >= rules.min_tokens:
+    if rules.any_pattern is not None:
+        if rules.any_pattern.match(line):
             return True
-    return False
+    elif any(p.match(line) for p in rules.patterns):
+        return True
+    # Each token found counts one (True sums as 1).
+    return len(line) <= rules.short_line and sum(map(line.__contains__, rules.tokens)) >= rules.min_tokens
+
+
+@functools.cache
+def _width_list() -> list[int]:
+    """_WIDTH_TABLE as a list indexed by code point over the BMP (identity elsewhere).
+
+    `str.translate` with a dict raises and swallows a KeyError for every char it does not map;
+    indexing a list never fails inside the BMP and halves the cost. Chars beyond it raise
+    IndexError, a LookupError, which `translate` reads as "leave unchanged", as with the dict.
+    """
+    table = list(range(0x10000))
+    for cp, to in _WIDTH_TABLE.items():
+        table[cp] = to
+    return table
 
 
 def normalise_width(text: str) -> str:
     """Map full-width ASCII and odd spaces to their plain forms, one char for one char."""
-    return text.translate(_WIDTH_TABLE)
+    return text.translate(_width_list())
 
 
 def clean(text: str) -> Cleaned:
@@ -84,12 +119,20 @@ def clean(text: str) -> Cleaned:
         lines.append((raw, pos))
         pos += len(raw) + 1
     # 2. Compact every line: whitespace runs become one space, dropped chars vanish.
-    compact: list[tuple[str, list[int]]] = []
+    compact: list[tuple[str, Sequence[int]]] = []
     for raw, start in lines:
         if _HAS_DROP.search(raw):  # rare: control or zero-width chars, rebuild char by char
             line, offs = _drop_inside(raw, start)
             if line and not is_chrome_line(line):
                 compact.append((line, offs))
+            continue
+        # str.split() and the \S+ runs cut at the same (Unicode) whitespace.
+        line = " ".join(raw.split())
+        if not line or is_chrome_line(line):
+            continue
+        if len(line) == len(raw):
+            # Nothing was removed: every gap was one char, which maps to its own space.
+            compact.append((line, range(start, start + len(raw))))
             continue
         chars: list[str] = []
         offs: list[int] = []
@@ -99,11 +142,6 @@ def clean(text: str) -> Cleaned:
                 offs.append(start + m.start() - 1)
             chars.append(m.group())
             offs.extend(range(start + m.start(), start + m.end()))
-        if not chars:
-            continue
-        line = "".join(chars)
-        if is_chrome_line(line):
-            continue
         compact.append((line, offs))
     # 3. After the signature date, keep only the notes (附注) that belong to the report.
     compact = _trim_trailer(compact, rules.trailer_keep)
@@ -141,7 +179,7 @@ def _drop_inside(raw: str, start: int) -> tuple[str, list[int]]:
     return "".join(chars), offs
 
 
-def _trim_trailer(lines: list[tuple[str, list[int]]], keep: tuple[str, ...]) -> list[tuple[str, list[int]]]:
+def _trim_trailer(lines: list[tuple[str, Sequence[int]]], keep: tuple[str, ...]) -> list[tuple[str, Sequence[int]]]:
     """Drop portal chrome that follows the signature date, keeping 附注-style notes."""
     if len(lines) < 4:
         return lines
