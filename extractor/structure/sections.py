@@ -89,36 +89,79 @@ def _keyword_index() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, .
     return {k: tuple(v) for k, v in first.items()}, {k: tuple(v) for k, v in owners.items()}
 
 
+@functools.cache
+def _word_tables() -> tuple[
+    dict[str, tuple[tuple[str, tuple[str, ...]], ...]],
+    dict[str, tuple[tuple[str, tuple[str, ...]], ...]],
+    tuple[tuple[str, re.Pattern[str]], ...],
+    tuple[tuple[str, tuple[str, ...]], ...],
+]:
+    """Keywords by their first two chars and one-char keywords, each with their sections (longest
+    first); then the (section, pattern) and (section, negatives) pairs."""
+    first, owners = _keyword_index()
+    tax = taxonomy()
+    heads: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    singles: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for kws in first.values():
+        for kw in kws:
+            (heads if len(kw) > 1 else singles).setdefault(kw[:2], []).append((kw, owners[kw]))
+    return (
+        {k: tuple(v) for k, v in heads.items()},
+        {k: tuple(v) for k, v in singles.items()},
+        tuple((sec.id, pat) for sec in tax.values() for pat in sec.patterns),
+        tuple((sec.id, sec.negative) for sec in tax.values() if sec.negative),
+    )
+
+
+def _scan(text: str) -> list[tuple[int, str, tuple[str, ...]]]:
+    """(position, keyword, its sections) of every keyword in a text, nested ones included.
+
+    At each position the keywords come longest first, as in `_keyword_index`: a keyword found there
+    opens with the two chars there, and a one-char keyword is shorter than all of them. One dict
+    lookup per position replaces a prefix test of every keyword sharing the first char.
+    """
+    heads, singles, _, _ = _word_tables()
+    get = heads.get
+    startswith = text.startswith
+    out: list[tuple[int, str, tuple[str, ...]]] = []
+    for i in range(len(text)):
+        found = get(text[i:i + 2])
+        if found is not None:
+            for kw, sec_ids in found:
+                if startswith(kw, i):
+                    out.append((i, kw, sec_ids))
+        if singles and text[i] in singles:
+            out.extend((i, kw, sec_ids) for kw, sec_ids in singles[text[i]])
+    return out
+
+
 def keywords_in(text: str) -> Iterator[tuple[int, str]]:
     """Every (position, keyword) of the taxonomy in a text, nested ones included."""
-    first, _ = _keyword_index()
-    for i, ch in enumerate(text):
-        for kw in first.get(ch, ()):
-            if text.startswith(kw, i):
-                yield i, kw
+    for i, kw, _ in _scan(text):
+        yield i, kw
 
 
 def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
     """Sections whose keywords occur in a heading text: {id: (score, first position, words)}."""
-    tax = taxonomy()
-    _, owners = _keyword_index()
+    _, _, patterns, negatives = _word_tables()
     hits: dict[str, tuple[int, int, list[str]]] = {}
 
     def add(sec_id: str, word: str, pos: int) -> None:
-        score, first, words = hits.get(sec_id, (0, pos, []))
-        if word not in words:
-            hits[sec_id] = (score + len(word), min(first, pos), [*words, word])
+        hit = hits.get(sec_id)
+        if hit is None:
+            hits[sec_id] = (len(word), pos, [word])
+        elif word not in hit[2]:
+            hits[sec_id] = (hit[0] + len(word), min(hit[1], pos), [*hit[2], word])
 
-    for pos, kw in keywords_in(text):
-        for sec_id in owners[kw]:
+    for pos, kw, sec_ids in _scan(text):
+        for sec_id in sec_ids:
             add(sec_id, kw, pos)
-    for sec in tax.values():
-        for pat in sec.patterns:
-            found = pat.search(text)
-            if found:
-                add(sec.id, found.group(), found.start())
-    for sec_id in [k for k in hits if tax[k].negative]:
-        if any(neg in text for neg in tax[sec_id].negative):
+    for sec_id, pat in patterns:
+        found = pat.search(text)
+        if found:
+            add(sec_id, found.group(), found.start())
+    for sec_id, words in negatives:
+        if sec_id in hits and any(neg in text for neg in words):
             del hits[sec_id]
     return hits
 
@@ -131,8 +174,8 @@ def _topic(hits: dict[str, tuple[int, int, list[str]]], prefer: str | None = Non
     """
     tax = taxonomy()
     topical = {k: v for k, v in hits.items() if not tax[k].decides_part}
-    if not topical:
-        return None
+    if len(topical) <= 1:
+        return next(iter(topical), None)
     # Highest score; ties go to the section the ancestors already have, then to the first named.
     return max(topical, key=lambda k: (topical[k][0], k == prefer, -topical[k][1]))
 
@@ -156,6 +199,14 @@ def classify(headings: Sequence[dict[str, Any]], text: str, body_end: int) -> No
     tax = taxonomy()
     own = [match_words(h["text"]) for h in headings]
     decided = [_part_of(own[i], h["text"]) for i, h in enumerate(headings)]
+    # Each heading's own topic (no preference), read once: every descendant asks for it.
+    topics: dict[int, str | None] = {}
+
+    def topic_of(j: int) -> str | None:
+        if j not in topics:
+            topics[j] = _topic(own[j])
+        return topics[j]
+
     for i, h in enumerate(headings):
         chain = _ancestors(headings, i)
         # 1. The part: the innermost heading of the chain that decides one.
@@ -174,7 +225,7 @@ def classify(headings: Sequence[dict[str, Any]], text: str, body_end: int) -> No
         # 2. Own words.
         parent_topic = None
         for j in chain[1:]:
-            parent_topic = _topic(own[j])
+            parent_topic = topic_of(j)
             if parent_topic:
                 break
         topic = _topic(own[i], prefer=parent_topic)
@@ -183,7 +234,7 @@ def classify(headings: Sequence[dict[str, Any]], text: str, body_end: int) -> No
             continue
         # 3. Ancestors' words, innermost first.
         for j in chain[1:]:
-            topic = _topic(own[j])
+            topic = topic_of(j)
             if topic:
                 h["section"] = topic
                 h["section_reason"] = f"ancestor {headings[j]['path']}: " + "、".join(own[j][topic][2])
