@@ -552,7 +552,7 @@ def iter_records(path: Path) -> Iterator[dict[str, Any]]:
 # The top-level fields the panel reads from a documents.jsonl record: the grouping pass needs the
 # first three, building a group the rest (the text only to compare documents of one group).
 _KEY_FIELDS = ("status", "doc_id", "metadata")
-_DOC_FIELDS = (*_KEY_FIELDS, "source", "chars", "indicators")
+_DOC_FIELDS = ("doc_id", "metadata", "source", "chars", "indicators")
 
 _scan_value = json.JSONDecoder().scan_once
 
@@ -648,7 +648,7 @@ def _read_group(fh: Any, starts: list[int]) -> list[PanelDoc]:
     for start in starts:
         fh.seek(start)
         line = _Line(fh.readline())
-        doc = panel_doc(line.fields(_DOC_FIELDS))
+        doc = panel_doc({"status": "ok", **line.fields(_DOC_FIELDS)})  # the index kept processed ones only
         if doc is not None:
             docs.append(doc)
             lines.append(line)
