@@ -41,6 +41,8 @@ class _Chrome:
     # The line patterns as one alternation (one match call per line), or None when a pattern could
     # not stand inside one (a backreference or inline flags).
     any_pattern: re.Pattern[str] | None
+    # Any one token: most short lines hold none, and one search rules them out before counting.
+    any_token: re.Pattern[str]
     exact: frozenset[str]
     trailer_keep: tuple[str, ...]
 
@@ -70,6 +72,7 @@ def _chrome() -> _Chrome:
         min_tokens=int(data["min_tokens"]),
         patterns=tuple(re.compile(p) for p in sources),
         any_pattern=_alternation(sources),
+        any_token=re.compile("|".join(re.escape(t) for t in data["tokens"])),
         exact=frozenset(s.translate(_WIDTH_TABLE) for s in data["exact_lines"]),
         trailer_keep=tuple(data["trailer_keep"]),
     )
@@ -85,8 +88,12 @@ def is_chrome_line(line: str) -> bool:
             return True
     elif any(p.match(line) for p in rules.patterns):
         return True
+    if len(line) > rules.short_line:
+        return False
+    if rules.min_tokens > 0 and rules.any_token.search(line) is None:
+        return False
     # Each token found counts one (True sums as 1).
-    return len(line) <= rules.short_line and sum(map(line.__contains__, rules.tokens)) >= rules.min_tokens
+    return sum(map(line.__contains__, rules.tokens)) >= rules.min_tokens
 
 
 @functools.cache
@@ -112,16 +119,16 @@ def clean(text: str) -> Cleaned:
     """Return the cleaned text of a loaded document together with its offset map."""
     wide = normalise_width(text)
     rules = _chrome()
-    # 1. Split into lines, keeping each line's start offset in the loaded text.
-    lines: list[tuple[str, int]] = []
-    pos = 0
-    for raw in wide.split("\n"):
-        lines.append((raw, pos))
-        pos += len(raw) + 1
-    # 2. Compact every line: whitespace runs become one space, dropped chars vanish.
+    # 1. Split into lines, keeping each line's start offset in the loaded text; 2. compact every
+    # line: whitespace runs become one space, dropped chars vanish.
     compact: list[tuple[str, Sequence[int]]] = []
-    for raw, start in lines:
-        if _HAS_DROP.search(raw):  # rare: control or zero-width chars, rebuild char by char
+    pos = 0
+    # Control and zero-width chars are rare: one search of the whole text spares one per line.
+    has_drop = _HAS_DROP.search(wide) is not None
+    for raw in wide.split("\n"):
+        start = pos
+        pos += len(raw) + 1
+        if has_drop and _HAS_DROP.search(raw):  # rebuild such a line char by char
             line, offs = _drop_inside(raw, start)
             if line and not is_chrome_line(line):
                 compact.append((line, offs))
