@@ -22,9 +22,10 @@ import csv
 import functools
 import json
 import math
+import operator
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -709,6 +710,7 @@ def to_frame(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> Any:
 
 # Integers this large lose digits on pandas' way through float64: batches holding one go that way.
 _EXACT_INT = 2**53
+_not_none = functools.partial(operator.is_not, None)
 # The dtypes to_frame gives each column type, as pyarrow's pandas metadata names them.
 _PANDAS_TYPES = {
     "string": ("unicode", "object"),
@@ -718,32 +720,38 @@ _PANDAS_TYPES = {
 }
 
 
-def plain_columns(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> list[list[Any]] | None:
-    """The rows as one list per column, valued as `to_frame` would; None when a value needs pandas' conversion.
+def plain_columns(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> list[Sequence[Any]] | None:
+    """The rows as one sequence per column, valued as `to_frame` would; None when a value needs pandas.
 
     Plain values are None, str in text columns, bool in flag columns, int in integer columns and
     int or float in float columns (NaN becomes None, as to_frame makes it missing).
     """
-    data = []
-    for col, kind in columns:
-        values = [r.get(col) for r in rows]
-        types = set(map(type, values)) - {type(None)}
+    names = [c for c, _ in columns]
+    try:
+        table = [tuple(r[c] for c in names) for r in rows] if len(names) < 2 else list(map(operator.itemgetter(*names), rows))
+    except KeyError:
+        table = [tuple(r.get(c) for c in names) for r in rows]
+    data: list[Sequence[Any]] = list(zip(*table, strict=True)) if table else [()] * len(names)
+    for i, (_, kind) in enumerate(columns):
+        values = data[i]
+        types = set(map(type, values))
+        types.discard(type(None))
         if kind == "float64":
             if not types <= {float, int}:
                 return None
-            if int in types and any(type(v) is int and not -_EXACT_INT < v < _EXACT_INT for v in values):
-                return None
-            values = [None if v is None or v != v else float(v) for v in values]
+            if int in types or any(map(math.isnan, filter(_not_none, values))):
+                if any(type(v) is int and not -_EXACT_INT < v < _EXACT_INT for v in values):
+                    return None
+                data[i] = [None if v is None or v != v else float(v) for v in values]
         elif kind == "int64":
-            if not types <= {int} or any(v is not None and not -_EXACT_INT < v < _EXACT_INT for v in values):
+            if not types <= {int} or max(map(abs, filter(_not_none, values)), default=0) >= _EXACT_INT:
                 return None
         elif not types <= ({bool} if kind == "bool" else {str}):
             return None
-        data.append(values)
     return data
 
 
-def write_csv_rows(fh: Any, columns: list[tuple[str, str]], data: list[list[Any]], header: bool) -> None:
+def write_csv_rows(fh: Any, columns: list[tuple[str, str]], data: list[Sequence[Any]], header: bool) -> None:
     """Write plain column lists as CSV rows exactly as DataFrame.to_csv(index=False) writes to_frame's frame."""
     # pandas' defaults: minimal quoting, doubled quotes, os.linesep; floats as repr, missing as ''.
     writer = csv.writer(fh, lineterminator=os.linesep)
@@ -752,7 +760,7 @@ def write_csv_rows(fh: Any, columns: list[tuple[str, str]], data: list[list[Any]
     writer.writerows(zip(*data, strict=True))
 
 
-def arrow_table(data: list[list[Any]], schema: Any) -> Any:
+def arrow_table(data: list[Sequence[Any]], schema: Any) -> Any:
     """An Arrow table from plain column lists (see plain_columns) with a fixed schema."""
     import pyarrow as pa
 
