@@ -12,6 +12,7 @@ A county-level unit directly under a province (仙桃市, 神农架林区) has `
 
 from __future__ import annotations
 
+import bisect
 import csv
 import functools
 import gzip
@@ -56,6 +57,7 @@ class _Table:
     by_code: dict[str, Unit]
     by_name: dict[str, tuple[Unit, ...]]
     lengths: tuple[int, ...]
+    ascending: tuple[int, ...]
     name_ends: re.Pattern[str]
     short_names: dict[str, Unit]
     short_pattern: re.Pattern[str]
@@ -82,6 +84,7 @@ def table() -> _Table:
         by_code=by_code,
         by_name={k: tuple(v) for k, v in by_name.items()},
         lengths=tuple(sorted({len(k) for k in by_name}, reverse=True)),
+        ascending=tuple(sorted({len(k) for k in by_name})),
         name_ends=re.compile("[" + "".join(sorted({k[-1] for k in by_name})) + "]"),
         short_names=short,
         short_pattern=re.compile("|".join(sorted(short, key=len, reverse=True))),
@@ -102,14 +105,15 @@ def find_names(text: str) -> list[tuple[int, int, str]]:
     t = table()
     out: list[tuple[int, int, str]] = []
     last = 0
+    by_name, lengths, ascending = t.by_name, t.lengths, t.ascending
     # Every name ends in one of a few chars (市 区 县 旗 州 盟 省 ...): only those ends are tried.
     for m in t.name_ends.finditer(text):
         end = m.end()
-        for length in t.lengths:
+        # Names longer than the text since the last name would overlap it: start with the longest
+        # length that fits (lengths run longest first; `ascending` is the same list reversed).
+        for length in lengths[len(lengths) - bisect.bisect_right(ascending, end - last):]:
             start = end - length
-            if start < last:
-                continue
-            if text[start:end] in t.by_name and not _cut_word(text, end):
+            if text[start:end] in by_name and not _cut_word(text, end):
                 out.append((start, end, text[start:end]))
                 last = end
                 break
