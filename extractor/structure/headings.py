@@ -72,8 +72,13 @@ def match_marker(line: str) -> tuple[str, str] | None:
 
 def _end_of_text(line: str, begin: int) -> int:
     """Index in `line` where the heading text that starts at `begin` ends (first text_end or end)."""
-    ends = [i for i in (line.find(ch, begin) for ch in rules().text_end) if i >= 0]
-    return min(ends) if ends else len(line)
+    end = len(line)
+    for ch in rules().text_end:
+        # Only an earlier end can matter: search up to the one found so far.
+        i = line.find(ch, begin, end)
+        if i >= 0:
+            end = i
+    return end
 
 
 def _stripped_end(line: str, begin: int, end: int) -> int:
@@ -224,12 +229,15 @@ def _assign_levels(found: list[dict[str, Any]]) -> None:
             h["level"] = level_of_rank[r.ranks[h["marker_type"]]]
             last_numbered, standalone_seen = h["level"], False
     counters: dict[int | None, int] = {}
+    # The parent is the nearest earlier heading of a lower level. A stack of open headings (levels
+    # rising) finds it: a heading at or above the new one's level can parent nothing after it.
+    open_: list[int] = []
     for idx, h in enumerate(found):
-        parent = None
-        for j in range(idx - 1, -1, -1):
-            if found[j]["level"] < h["level"]:
-                parent = j
-                break
+        level = h["level"]
+        while open_ and found[open_[-1]]["level"] >= level:
+            open_.pop()
+        parent = open_[-1] if open_ else None
+        open_.append(idx)
         h["parent"] = parent
         if h["marker_type"] in CONTEXTUAL:
             counters[parent] = counters.get(parent, 0) + 1

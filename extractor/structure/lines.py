@@ -22,7 +22,8 @@ def split_lines(text: str) -> list[Line]:
     for raw in text.split("\n"):
         stripped = raw.strip()
         if stripped:
-            lead = len(raw) - len(raw.lstrip())
+            # Cleaned lines carry no outer spaces: measure the lead only when something was cut.
+            lead = 0 if len(stripped) == len(raw) else len(raw) - len(raw.lstrip())
             out.append(Line(stripped, pos + lead, pos + lead + len(stripped)))
         pos += len(raw) + 1
     return out
