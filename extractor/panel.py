@@ -833,9 +833,14 @@ def write_panel(out: str | Path, indicators: Iterable[dict[str, Any]] | None = N
             # The first batch's schema carries pandas' metadata, so nullable dtypes read back as written.
             parquet[name] = pq.ParquetWriter(tmp[name][1], table.schema)
         parquet[name].write_table(table)
+        if loader is not None:
+            loader.add(name, table)
         counts[name] += len(rows)
         buffers[name] = []
 
+    db = out / "extractor.duckdb"
+    loader = DuckDBLoader(db) if db.is_file() else None
+    published = False
     try:
         for row, cells in iter_panel_groups(out, entries):
             buffers["panel"].append(row)
@@ -847,18 +852,21 @@ def write_panel(out: str | Path, indicators: Iterable[dict[str, Any]] | None = N
         for name in specs:
             if buffers[name] or counts[name] == 0:
                 flush(name)  # an empty panel still gets its header and a typed Parquet file
+        for name in specs:
+            csv_files[name].close()
+            parquet[name].close()
+            tmp[name][0].chmod(0o644)
+            tmp[name][0].replace(out / f"{name}.csv")
+            tmp[name][1].replace(out / f"{name}.parquet")
+        published = True
     finally:
         for name in specs:
             csv_files[name].close()
             if name in parquet:
                 parquet[name].close()
-    for name in specs:
-        tmp[name][0].chmod(0o644)
-        tmp[name][0].replace(out / f"{name}.csv")
-        tmp[name][1].replace(out / f"{name}.parquet")
-    db = out / "extractor.duckdb"
-    if db.is_file():
-        add_to_duckdb(db, {"panel": out / "panel.parquet", "panel_values": out / "panel_values.parquet"})
+        # The DuckDB tables change only once the files are published, as if loaded from them.
+        if loader is not None:
+            loader.close(commit=published)
     return counts
 
 
@@ -896,6 +904,74 @@ DUCKDB_VIEWS = {
         "SELECT DISTINCT ON (doc_id) * FROM documents ORDER BY doc_id, source) d USING (doc_id)"
     ),
 }
+
+
+class DuckDBLoader:
+    """Replaces tables of an existing DuckDB file batch by batch, on a thread of its own, in one transaction.
+
+    DuckDB works without holding the GIL, so loading overlaps the building of the next batches
+    instead of reading the finished Parquet files back at the end. The tables and views are
+    those add_to_duckdb makes from the same batches written as Parquet.
+    """
+
+    def __init__(self, db: Path) -> None:
+        import queue
+        import threading
+
+        self.db = db
+        self.error: BaseException | None = None
+        self._commit = False
+        # A few batches at most wait in memory.
+        self._queue: Any = queue.Queue(maxsize=4)
+        self._thread = threading.Thread(target=self._run, name="panel-duckdb", daemon=True)
+        self._thread.start()
+
+    def add(self, table: str, batch: Any) -> None:
+        """Queue an Arrow batch of a table: the first one replaces the table, the next ones append."""
+        # After an error the files are still written; close() raises it once they are published.
+        if self.error is None:
+            self._queue.put((table, batch))
+
+    def close(self, commit: bool) -> None:
+        """Commit (create the views too) or roll back, wait for the thread, re-raise its error."""
+        self._commit = commit
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None and commit:
+            raise self.error
+
+    def _run(self) -> None:
+        con = None
+        done = False
+        try:
+            import duckdb
+
+            con = duckdb.connect(str(self.db))
+            # One thread: the other core is the one building the rows.
+            con.execute("SET threads = 1")
+            con.execute("BEGIN TRANSACTION")
+            created: set[str] = set()
+            while (item := self._queue.get()) is not None:
+                table, batch = item
+                con.register("panel_batch", batch)
+                if table in created:
+                    con.execute(f'INSERT INTO "{table}" SELECT * FROM panel_batch')
+                else:
+                    con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM panel_batch')
+                    created.add(table)
+                con.unregister("panel_batch")
+            done = True
+            if self._commit:
+                create_views(con)
+                con.execute("COMMIT")
+        except BaseException as exc:
+            self.error = exc
+            # Keep taking batches until the end, so the producer never waits on a full queue.
+            while not done and self._queue.get() is not None:
+                pass
+        finally:
+            if con is not None:
+                con.close()  # an uncommitted transaction is rolled back
 
 
 def add_to_duckdb(db: Path, parquet: dict[str, Path]) -> None:
