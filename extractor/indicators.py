@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any
 
 from extractor.errors import RulesError
 from extractor.rules import load_schema_yaml, schemas_dir
@@ -204,12 +204,6 @@ def trigger_finder(matcher: str = "scan") -> TriggerFinder:
     raise ValueError(f"unknown matcher {matcher!r} (one of {', '.join(MATCHERS)})")
 
 
-class _Hit(NamedTuple):
-    start: int
-    end: int
-    trigger: str
-
-
 class _Binder:
     """Binds the mentions of one text; caches trigger hits per clause and word-boundary checks per hit."""
 
@@ -223,8 +217,8 @@ class _Binder:
         spans = sorted((int(m["start"]), int(m["end"])) for m in mentions)
         self.span_starts = [s for s, _ in spans]
         self.spans = spans
-        # Clause → its trigger hits outside numbers, each with "short" (a boundary check is due).
-        self.hits: dict[tuple[int, int], list[tuple[_Hit, bool]]] = {}
+        # Clause → its trigger hits outside numbers: (start, end, trigger, short).
+        self.hits: dict[tuple[int, int], list[tuple[int, int, str, bool]]] = {}
         self.bounds: dict[tuple[int, int, int, int], bool] = {}
 
     def _own_list_label(self, cut_at: int, start: int) -> bool:
@@ -239,10 +233,6 @@ class _Binder:
         """Tell whether a mention starts in [s, e)."""
         i = bisect.bisect_left(self.span_starts, s)
         return i < len(self.span_starts) and self.span_starts[i] < e
-
-    def _inside_mention(self, s: int, e: int) -> bool:
-        i = bisect.bisect_right(self.span_starts, e - 1) - 1
-        return i >= 0 and self.spans[i][1] > s
 
     def _on_word_boundaries(self, s: int, e: int, cs: int, ce: int) -> bool:
         """Tell whether [s, e) starts and ends on jieba word boundaries (short generic triggers)."""
@@ -261,17 +251,23 @@ class _Binder:
         self.bounds[key] = found = (s - a) in bounds and (e - a) in bounds
         return found
 
-    def _clause_hits(self, cs: int, ce: int) -> list[tuple[_Hit, bool]]:
-        """Trigger occurrences in one clause, outside numbers, in reading order, with "short" flags.
+    def _clause_hits(self, cs: int, ce: int) -> list[tuple[int, int, str, bool]]:
+        """Trigger occurrences (start, end, trigger, short) in one clause, outside numbers, in reading order.
 
-        The jieba boundary check of a short trigger is left to the binding, which stops at the first
-        candidate that fits: most short hits are never looked at, and a segmentation is costly.
+        `short` marks a trigger of one or two chars: its jieba boundary check is left to the binding,
+        which stops at the first candidate that fits, so most short hits are never segmented.
         """
         key = (cs, ce)
         found = self.hits.get(key)
         if found is None:
-            found = [(_Hit(s, e, trig), len(trig) <= _SHORT_TRIGGER)
-                     for s, e, trig in self.find(self.cat, self.text, cs, ce) if not self._inside_mention(s, e)]
+            starts, spans = self.span_starts, self.spans
+            found = []
+            for s, e, trig in self.find(self.cat, self.text, cs, ce):
+                # Inside a number: the last mention starting before e still runs past s.
+                i = bisect.bisect_right(starts, e - 1) - 1
+                if i >= 0 and spans[i][1] > s:
+                    continue
+                found.append((s, e, trig, len(trig) <= _SHORT_TRIGGER))
             self.hits[key] = found
         return found
 
@@ -284,92 +280,95 @@ class _Binder:
         line_start = max(self.text.rfind("\n", 0, start) + 1, start - _CONTEXT_WINDOW)
         return self.text[line_start:ce] + " " + _section_words(section)
 
-    def bind(self, m: dict[str, Any]) -> tuple[Indicator, _Hit, str, float] | None:
-        """The indicator a level mention binds to, the trigger hit, the side, and a confidence."""
+    def bind(self, m: dict[str, Any]) -> tuple[Indicator, str, str, float] | None:
+        """The indicator a level mention binds to, the trigger, the side, and a confidence."""
         text = self.text
         start, end = int(m["start"]), int(m["end"])
-        section = m.get("section")
+        section, kind, unit_norm = m.get("section"), m.get("kind"), m.get("unit_norm")
         cs, ce = self.ctx.clause(start)
         # Triggers are read in the clause (its hits are shared by all its numbers); a very long
         # clause (a table dumped as one line) is read in a window around the number instead.
         if ce - cs > _LONG_CLAUSE:
             cs, ce = max(cs, start - _TRIGGER_WINDOW), min(ce, end + _TRIGGER_WINDOW)
-        # (side, hit, distance, short): short clause hits still owe their word-boundary check.
-        candidates: list[tuple[str, _Hit, int, bool]] = []
-        if m.get("rule") == "shared_rate" and m.get("subject"):
-            candidates += [("subject", _Hit(start, start, t), 0, False) for t in self.subject_hits(m["subject"])]
         hits = self._clause_hits(cs, ce)
         # The last 、 of the clause before the number opens the number's own list item.
         cut_at = text.rfind("、", cs, start)
-        # Nearest first; at equal distance the longer (more specific) trigger first, then reading
-        # order (the index keeps the sort stable without a key function).
-        before = sorted((start - h.end, h.start - h.end, k, h, short)
-                        for k, (h, short) in enumerate(hits) if h.end <= start)
-        # A trigger of an earlier list item is not borrowed by an item with a label of its own
-        # (在编执法人员14人、协管人员36人: 协管人员 is not 执法人员). A hit ending at or before the
-        # last 、 has one between it and the number; the label is read only when such a hit exists.
-        if cut_at >= 0 and any(c[3].end <= cut_at for c in before) and self._own_list_label(cut_at, start):
-            before = [c for c in before if c[3].end > cut_at]
-        candidates += [("before", h, distance, short) for distance, _, _, h, short in before]
-        # A trigger after the number is only borrowed when no later number of the clause follows
-        # it: 向8个街道、5个镇下放审批服务事项52项 — 下放 names the 52项, not the 8个 or 5个.
-        after = sorted((h.start - end, h.start - h.end, k, h, short) for k, (h, short) in enumerate(hits)
-                       if h.start >= end and not self._number_between(h.end, ce))
-        candidates += [("after", h, distance, short) for distance, _, _, h, short in after]
         # The number's own list item: 办理行政复议案件2件、行政诉讼案件3件 — 诉讼 vetoes the 3件 only.
         item_start = cut_at + 1 if cut_at >= 0 else cs
         next_cut = text.find("、", end, ce)
         item_end = next_cut if next_cut >= 0 else ce
         by_trigger = self.cat.by_trigger
         context: str | None = None  # the paragraph words, built once a candidate needs them
-        for side, hit, distance, short in candidates:
-            if short and not self._on_word_boundaries(hit.start, hit.end, cs, ce):
-                continue
-            fits: list[Indicator] = []
-            scope: str | None = None
-            for ind in by_trigger[hit.trigger]:
-                if not _unit_fits(ind, m):
+        # Candidates, (distance, start - end, index, start, end, trigger, short), side by side: the
+        # subject's triggers, those before the number, those after it. Each side is built only when
+        # the ones read before it all failed (most numbers bind to the nearest trigger before them).
+        for side in ("subject", "before", "after"):
+            if side == "subject":
+                if m.get("rule") != "shared_rate" or not m.get("subject"):
                     continue
-                if ind.context:
-                    context = context if context is not None else self._context(start, ce, section)
-                    if not _context_fits(ind, context):
-                        continue
-                if ind.exclusions:
-                    if scope is None:
-                        scope = text[min(hit.start, item_start):max(hit.end, item_end)]
-                    if _excluded(ind, scope):
-                        continue
-                fits.append(ind)
-            if not fits:
-                continue
-            if len(fits) == 1:
-                best = fits[0]
+                group = [(0, 0, 0, start, start, t, False) for t in self.subject_hits(m["subject"])]
+            elif side == "before":
+                # Nearest first; at equal distance the longer (more specific) trigger first, then
+                # reading order (the index keeps the sort stable without a key function).
+                group = sorted((start - e, s - e, k, s, e, trig, short)
+                               for k, (s, e, trig, short) in enumerate(hits) if e <= start)
+                # A trigger of an earlier list item is not borrowed by an item with a label of its
+                # own (在编执法人员14人、协管人员36人: 协管人员 is not 执法人员). A hit ending at or
+                # before the last 、 has one between it and the number; the label is read only then.
+                if cut_at >= 0 and any(c[4] <= cut_at for c in group) and self._own_list_label(cut_at, start):
+                    group = [c for c in group if c[4] > cut_at]
             else:
-                ctx = context = context if context is not None else self._context(start, ce, section)
-                best = max(fits, key=lambda ind: (_context_score(ind, ctx), ind.section == section, -ind.order))
-            conf = _CONF_AFTER if side == "after" else _CONF_BEFORE
-            conf -= min(_CONF_MAX_DISTANCE, _CONF_PER_CHAR * max(0, distance - _CONF_FREE_CHARS))
-            if len(hit.trigger.replace("…", "")) <= _SHORT_TRIGGER:
-                conf -= _CONF_SHORT
-            if len(fits) > 1:
-                conf -= _CONF_AMBIGUOUS
-            gap_from, gap_to = (hit.end, start) if side == "before" else (end, hit.start)
-            if text.find("、", gap_from, gap_to) >= 0:
-                conf -= _CONF_LIST
-            if best.section == section:
-                conf += _CONF_SECTION
-            return best, hit, side, round(min(0.99, max(0.05, conf)), 2)
+                # A trigger after the number is only borrowed when no later number of the clause
+                # follows it: 向8个街道、5个镇下放审批服务事项52项 — 下放 names the 52项, not the 8个 or 5个.
+                group = sorted((s - end, s - e, k, s, e, trig, short) for k, (s, e, trig, short) in enumerate(hits)
+                               if s >= end and not self._number_between(e, ce))
+            for distance, _, _, hs, he, trig, short in group:
+                if short and not self._on_word_boundaries(hs, he, cs, ce):
+                    continue
+                fits: list[Indicator] = []
+                scope: str | None = None
+                for ind in by_trigger[trig]:
+                    if not _unit_fits(ind, kind, unit_norm):
+                        continue
+                    if ind.context:
+                        context = context if context is not None else self._context(start, ce, section)
+                        if not _context_fits(ind, context):
+                            continue
+                    if ind.exclusions:
+                        if scope is None:
+                            scope = text[min(hs, item_start):max(he, item_end)]
+                        if _excluded(ind, scope):
+                            continue
+                    fits.append(ind)
+                if not fits:
+                    continue
+                if len(fits) == 1:
+                    best = fits[0]
+                else:
+                    ctx = context = context if context is not None else self._context(start, ce, section)
+                    best = max(fits, key=lambda ind: (_context_score(ind, ctx), ind.section == section, -ind.order))
+                conf = _CONF_AFTER if side == "after" else _CONF_BEFORE
+                conf -= min(_CONF_MAX_DISTANCE, _CONF_PER_CHAR * max(0, distance - _CONF_FREE_CHARS))
+                if len(trig.replace("…", "")) <= _SHORT_TRIGGER:
+                    conf -= _CONF_SHORT
+                if len(fits) > 1:
+                    conf -= _CONF_AMBIGUOUS
+                gap_from, gap_to = (he, start) if side == "before" else (end, hs)
+                if text.find("、", gap_from, gap_to) >= 0:
+                    conf -= _CONF_LIST
+                if best.section == section:
+                    conf += _CONF_SECTION
+                return best, trig, side, round(min(0.99, max(0.05, conf)), 2)
         return None
 
 
-def _unit_fits(ind: Indicator, m: dict[str, Any]) -> bool:
-    """A number fits an indicator when its kind matches and its normalised unit is accepted."""
-    kind = m.get("kind")
+def _unit_fits(ind: Indicator, kind: Any, unit_norm: Any) -> bool:
+    """A number (its kind and normalised unit) fits an indicator when the kind matches and the unit is accepted."""
     if ind.kind == "money":
         return kind == "money"
     if ind.kind == "rate":
-        return kind == "rate" and m.get("unit_norm") in _RATE_UNITS
-    return kind == "count" and m.get("unit_norm") in ind.units
+        return kind == "rate" and unit_norm in _RATE_UNITS
+    return kind == "count" and unit_norm in ind.units
 
 
 @functools.lru_cache(maxsize=64)
@@ -443,7 +442,7 @@ def map_indicators(text: str, mentions: list[dict[str, Any]], matcher: str = "sc
         bound = binder.bind(m)
         if bound is None:
             continue
-        ind, hit, side, conf = bound
+        ind, trigger, side, conf = bound
         value, unit = canonical_value(ind, m)
         occurrences[ind.id] += 1
         delta_value, delta_type = _delta_after(mentions, i)
@@ -466,7 +465,7 @@ def map_indicators(text: str, mentions: list[dict[str, Any]], matcher: str = "sc
             "section_path": m.get("section_path"),
             "section": m.get("section"),
             "part": m.get("part"),
-            "trigger": hit.trigger,
+            "trigger": trigger,
             "rule": f"trigger_{side}",
             "confidence": conf,
         })
