@@ -35,7 +35,7 @@ def test_pos_cut_matches_jieba_posseg_route() -> None:
     # The documented tagger over the same tokenizer, with the same tags, walking the same route.
     tagger = jieba.posseg.POSTokenizer.__new__(jieba.posseg.POSTokenizer)
     tagger.tokenizer = segment.tokenizer()
-    tagger.word_tag_tab = segment._lexicon()[1]
+    tagger.word_tag_tab = segment._lexicon().tags
     route = tagger._POSTokenizer__cut_DAG_NO_HMM
     for s in WINDOWS:
         assert segment.pos_cut(s) == tuple((p.word, p.flag) for p in route(s)), s
@@ -43,19 +43,20 @@ def test_pos_cut_matches_jieba_posseg_route() -> None:
 
 
 def test_trigger_words_are_single_tokens_and_new_ones_are_nouns() -> None:
-    tk, tags = segment._lexicon()
+    lex = segment._lexicon()
+    tags = lex.tags
     words = segment._catalog_words()
-    assert words and all(w in tk.FREQ and tk.FREQ[w] > 0 for w in words)
+    assert words and all(w in lex.freq and lex.freq[w] > 0 for w in words)
     assert "持证行政执法人员" in segment.cut("全区共有持证行政执法人员1120名")
     new = [w for w in words if tags.get(w) == "n"]
     assert new  # some triggers are not in jieba's dictionary; they are tagged as nouns
 
 
 def test_lexicon_file_round_trips() -> None:
-    tk, tags = segment._lexicon()
-    freq, total, back = segment._decode(segment._encode(tk.FREQ, tk.total, {**tags, "无频词": "nz"}))
-    assert freq == tk.FREQ and total == tk.total
-    assert back == {**tags, "无频词": "nz"}
+    lex = segment._lexicon()
+    freq, total, back = segment._decode(segment._encode(lex.freq, lex.total, {**lex.tags, "无频词": "nz"}))
+    assert freq == lex.freq and total == lex.total
+    assert back == {**lex.tags, "无频词": "nz"}
 
 
 @pytest.mark.parametrize("damage", ["empty", "truncated", "foreign", "inconsistent"])
@@ -82,10 +83,16 @@ def test_cache_key_follows_the_trigger_words() -> None:
     assert segment._lexicon_path(words) != segment._lexicon_path([*words, "新增触发词"])
 
 
-def _cut_in_fresh_process(cache: Path) -> list[list[str]]:
-    code = "import json; from extractor.numbers.segment import pos_cut; print(json.dumps(pos_cut('全年办理行政处罚案件120件')))"
+def _cut_in_fresh_process(cache: Path, warm: bool = False) -> list[list[str]]:
+    code = (
+        "import json, sys; from extractor.numbers.segment import pos_cut; "
+        "cut = pos_cut('全年办理行政处罚案件120件'); "
+        "assert 'jieba' not in sys.modules or not sys.argv[1:], 'a warm process imported jieba'; "
+        "print(json.dumps(cut))"
+    )
     env = {**os.environ, "EXTRACTOR_CACHE_DIR": str(cache)}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    args = [sys.executable, "-c", code, *(["warm"] if warm else [])]
+    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
@@ -96,6 +103,7 @@ def test_a_process_builds_writes_and_reuses_the_lexicon_file(tmp_path: Path) -> 
     files = list(tmp_path.glob("lexicon-*.bin"))
     assert [f.name for f in files] == [segment._lexicon_path(segment._catalog_words()).name]
     assert segment._decode(files[0].read_bytes())[1] == segment.tokenizer().total
+    assert _cut_in_fresh_process(tmp_path, warm=True) == expected  # read back, jieba never imported
     files[0].write_bytes(files[0].read_bytes()[:1000])  # a file cut short: rebuilt, not trusted
     assert _cut_in_fresh_process(tmp_path) == expected
     assert segment._decode(files[0].read_bytes())[0] == segment.tokenizer().FREQ

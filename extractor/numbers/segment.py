@@ -1,6 +1,6 @@
-"""One private jieba tokenizer per process, shared by the numbers and indicators stages.
+"""One private jieba lexicon per process, shared by the numbers and indicators stages.
 
-The tokenizer knows every indicator trigger word, so a trigger segments as one token. Its
+The lexicon knows every indicator trigger word, so a trigger segments as one token. Its
 dictionary is fixed when it is built (catalog triggers are read at that moment), so segmentation
 never depends on which stage happened to call it first.
 
@@ -8,9 +8,10 @@ Building it the documented way costs about three seconds per process: jieba unma
 dictionary, `jieba.posseg` parses dict.txt a second time for the part-of-speech tags, and each
 trigger word is added. The finished lexicon (frequencies, total and tags) is therefore kept in a
 plain binary file in the user's cache folder, keyed by everything it was built from, and read
-back in a fraction of that time. Words are cut by jieba's own DAG and route code
-(`Tokenizer.get_DAG`, `Tokenizer.calc`); only the no-HMM walk over the route and the tag lookup
-are written out here, exactly as `jieba.posseg` does them, so `jieba.posseg` is never imported.
+back in a fraction of that time. Windows are cut along jieba's best dictionary route without HMM,
+computed here exactly as `jieba.Tokenizer` (DAG, route) and `jieba.posseg` (tags, runs of Latin
+letters and digits) compute it, so a warm process never imports jieba; `tokenizer()` still gives
+a real `jieba.Tokenizer` over the same dictionary, for spaCy.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from __future__ import annotations
 import array
 import functools
 import hashlib
+import importlib.util
 import logging
+import math
 import os
 import re
 import struct
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,21 +64,23 @@ def cache_dir() -> Path:
     return Path(base) / "extractor"
 
 
-def _dict_file() -> Path:
-    import jieba
-
-    return Path(jieba.__file__).resolve().parent / "dict.txt"
+def _jieba_dir() -> Path:
+    """jieba's package folder, found without importing it (importing jieba loads pkg_resources)."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.origin:
+        raise ImportError("jieba is not installed")
+    return Path(spec.origin).resolve().parent
 
 
 def _lexicon_path(words: list[str]) -> Path:
-    """The cache file of the lexicon built from this jieba dictionary and these trigger words."""
-    import jieba
-
-    src = _dict_file()
-    st = src.stat()
+    """The cache file of the lexicon built from this jieba (code and dictionary) and these trigger words."""
     h = hashlib.sha256(_FORMAT)
-    for part in (jieba.__version__, str(src), str(st.st_size), str(st.st_mtime_ns), *words):
-        h.update(part.encode("utf-8") + b"\0")
+    for name in ("dict.txt", "__init__.py"):
+        src = _jieba_dir() / name
+        st = src.stat()
+        h.update(f"{src}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    for word in words:
+        h.update(word.encode("utf-8") + b"\0")
     return cache_dir() / f"lexicon-{h.hexdigest()[:20]}.bin"
 
 
@@ -120,6 +126,7 @@ def _build(words: list[str]) -> tuple[Any, dict[str, str]]:
     """A tokenizer built the documented way, with its tag table (seconds: the slow path)."""
     import jieba
 
+    jieba.setLogLevel(logging.WARNING)
     tk = jieba.Tokenizer()
     tk.initialize()
     for word in words:
@@ -129,7 +136,7 @@ def _build(words: list[str]) -> tuple[Any, dict[str, str]]:
         tk.add_word(word, freq=tk.suggest_freq(word), tag=None if known else "n")
     # The tag table as jieba.posseg reads it from the same dict.txt, then the added words' tags.
     tags: dict[str, str] = {}
-    with _dict_file().open("rb") as fh:
+    with (_jieba_dir() / "dict.txt").open("rb") as fh:
         for raw in fh:
             line = raw.strip().decode("utf-8")
             if line:
@@ -155,12 +162,18 @@ def _save(path: Path, data: bytes) -> None:
         log.debug("lexicon cache not written to %s: %s", path, exc)
 
 
-@functools.cache
-def _lexicon() -> tuple[Any, dict[str, str]]:
-    """The shared tokenizer and its tag table, from the cache file when it is there and sound."""
-    import jieba
+@dataclass(frozen=True)
+class Lexicon:
+    """Word frequencies (with jieba's zero-frequency prefixes), their total, and the POS tags."""
 
-    jieba.setLogLevel(logging.WARNING)
+    freq: dict[str, int]
+    total: int
+    tags: dict[str, str]
+
+
+@functools.cache
+def _lexicon() -> Lexicon:
+    """The shared lexicon, from the cache file when it is there and sound, else built and saved."""
     words = _catalog_words()
     path = _lexicon_path(words)
     try:
@@ -170,27 +183,56 @@ def _lexicon() -> tuple[Any, dict[str, str]]:
             log.debug("lexicon cache %s unusable (%s): rebuilding", path, exc)
         tk, tags = _build(words)
         _save(path, _encode(tk.FREQ, tk.total, tags))
-        return tk, tags
-    tk = jieba.Tokenizer()
-    tk.FREQ, tk.total, tk.initialized = freq, total, True
-    return tk, tags
+        freq, total = tk.FREQ, tk.total
+    return Lexicon(freq, total, tags)
 
 
+@functools.cache
 def tokenizer() -> Any:
-    """The shared private `jieba.Tokenizer`, initialised with the trigger words."""
-    return _lexicon()[0]
+    """A private `jieba.Tokenizer` over the shared lexicon (for spaCy's jieba segmenter)."""
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    lex = _lexicon()
+    tk = jieba.Tokenizer()
+    tk.FREQ, tk.total, tk.initialized = lex.freq, lex.total, True
+    return tk
+
+
+def _best_route(s: str, freq: dict[str, int], logtotal: float) -> list[int]:
+    """End index (exclusive) of the word starting at each position, on jieba's best route.
+
+    The same DAG and the same maximum as `jieba.Tokenizer.get_DAG` and `calc`, in the same
+    floating-point order, so ties and rounding break the same way.
+    """
+    n = len(s)
+    log = math.log
+    score = [0.0] * (n + 1)
+    nxt = [0] * (n + 1)
+    for k in range(n - 1, -1, -1):
+        ends: list[int] = []
+        i, frag = k, s[k]
+        while i < n and frag in freq:
+            if freq[frag]:
+                ends.append(i)
+            i += 1
+            frag = s[k:i + 1]
+        if not ends:
+            ends.append(k)
+        best = max((log(freq.get(s[k:x + 1]) or 1) - logtotal + score[x + 1], x) for x in ends)
+        score[k], nxt[k] = best[0], best[1] + 1
+    return nxt
 
 
 def _pos_route(s: str) -> list[tuple[str, str]]:
     """(word, flag) pairs of `s` along jieba's best dictionary route, as `jieba.posseg` gives them without HMM."""
-    tk, tags = _lexicon()
-    dag = tk.get_DAG(s)
-    route: dict[int, tuple[float, int]] = {}
-    tk.calc(s, dag, route)
+    lex = _lexicon()
+    tags = lex.tags
+    nxt = _best_route(s, lex.freq, _logtotal())
     out: list[tuple[str, str]] = []
     x, n, buf = 0, len(s), ""
     while x < n:
-        y = route[x][1] + 1
+        y = nxt[x]
         word = s[x:y]
         if _ENG1.match(word):
             buf += word
@@ -203,6 +245,11 @@ def _pos_route(s: str) -> list[tuple[str, str]]:
     if buf:
         out.append((buf, "eng"))
     return out
+
+
+@functools.cache
+def _logtotal() -> float:
+    return math.log(_lexicon().total)
 
 
 @functools.lru_cache(maxsize=8192)
