@@ -5,9 +5,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+from extractor import __version__
 from extractor.errors import RulesError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -51,26 +53,48 @@ def _validate(data: Any, schema: dict[str, Any], where: Path) -> None:
         raise RulesError(f"{where}: {loc or '(top)'}: {exc.message}") from exc
 
 
+def cache_dir() -> Path:
+    """Where per-user caches go: $EXTRACTOR_CACHE_DIR, else the user's cache folder."""
+    if os.environ.get("EXTRACTOR_CACHE_DIR"):
+        return Path(os.environ["EXTRACTOR_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "extractor"
+
+
+def _load_validated(path: Path, schema_path: Path) -> Any:
+    """Parse a YAML file and validate it against a JSON schema, unless these exact bytes passed before.
+
+    Validating the catalog takes a noticeable part of a worker's start. The same file against
+    the same schema always gives the same answer, so a pass is remembered as an empty stamp file
+    named by the hash of both; any edit to either makes a new name, and validation runs again.
+    """
+    data = _read_yaml(path)
+    if not schema_path.is_file():
+        return data
+    schema_bytes = schema_path.read_bytes()
+    digest = hashlib.sha256(__version__.encode() + b"\0" + path.read_bytes() + b"\0" + schema_bytes)
+    stamp = cache_dir() / "validated" / digest.hexdigest()[:32]
+    if stamp.is_file():
+        return data
+    _validate(data, json.loads(schema_bytes.decode("utf-8")), path)
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+    except OSError:  # a read-only home: validate again next time
+        pass
+    return data
+
+
 @functools.cache
 def load_rules(name: str) -> Any:
     """Load extractor/rules/<name>.yaml, validated against its `<name>.schema.json` when present."""
-    path = RULES_DIR / f"{name}.yaml"
-    data = _read_yaml(path)
-    schema_path = RULES_DIR / f"{name}.schema.json"
-    if schema_path.is_file():
-        _validate(data, json.loads(schema_path.read_text(encoding="utf-8")), path)
-    return data
+    return _load_validated(RULES_DIR / f"{name}.yaml", RULES_DIR / f"{name}.schema.json")
 
 
 @functools.cache
 def load_schema_yaml(name: str) -> Any:
     """Load schemas/<name>.yaml, validated against schemas/<name>.schema.json when present."""
-    path = schemas_dir() / f"{name}.yaml"
-    data = _read_yaml(path)
-    schema_path = schemas_dir() / f"{name}.schema.json"
-    if schema_path.is_file():
-        _validate(data, json.loads(schema_path.read_text(encoding="utf-8")), path)
-    return data
+    return _load_validated(schemas_dir() / f"{name}.yaml", schemas_dir() / f"{name}.schema.json")
 
 
 @functools.cache

@@ -30,13 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extractor.rules import load_schema_yaml
+from extractor.rules import cache_dir, load_schema_yaml
 
 log = logging.getLogger(__name__)
 
 # Bump when the file layout or the way the lexicon is built changes.
-_FORMAT = b"extractor-lexicon-2\n"
+_FORMAT = b"extractor-lexicon-3\n"
 _HEADER = struct.Struct("<qQQQQ")  # total, then the byte lengths of the four sections
+# The tag of a word the tagger does not know (jieba.posseg's default).
+UNTAGGED = "x"
 # A single ASCII letter or digit: runs of them are joined into one token, as jieba does.
 _ENG1 = re.compile("^[a-zA-Z0-9]$")
 
@@ -54,14 +56,6 @@ def _catalog_words() -> list[str]:
                 if len(part) >= 2:
                     words.add(part)
     return sorted(words)
-
-
-def cache_dir() -> Path:
-    """Where the built lexicon is kept: $EXTRACTOR_CACHE_DIR, else the user's cache folder."""
-    if os.environ.get("EXTRACTOR_CACHE_DIR"):
-        return Path(os.environ["EXTRACTOR_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "extractor"
 
 
 def _jieba_dir() -> Path:
@@ -85,13 +79,14 @@ def _lexicon_path(words: list[str]) -> Path:
 
 
 def _encode(freq: dict[str, int], total: int, tags: dict[str, str]) -> bytes:
-    # Tags are stored aligned with the frequency table's words ("" for none), so that reading
-    # them back reuses the word strings (and their hashes) instead of making 350,000 new ones.
+    # Tags are stored aligned with the frequency table's words, so that reading them back reuses
+    # the word strings (and their hashes) instead of making 350,000 new ones. A word without a
+    # tag gets the tagger's own default, "x": every lookup then answers as before.
     extra = [f"{w}\t{t}" for w, t in tags.items() if w not in freq]
     sections = [
         "\n".join(freq).encode("utf-8"),
         array.array("q", freq.values()).tobytes(),
-        "\n".join(tags.get(w, "") for w in freq).encode("utf-8"),
+        "\n".join(tags.get(w, UNTAGGED) for w in freq).encode("utf-8"),
         "\n".join(extra).encode("utf-8"),
     ]
     return b"".join([_FORMAT, _HEADER.pack(total, *map(len, sections)), *sections])
@@ -115,7 +110,7 @@ def _decode(data: bytes) -> tuple[dict[str, int], int, dict[str, str]]:
     if not len(words) == len(counts) == len(flags):
         raise ValueError("inconsistent lexicon file")
     freq = dict(zip(words, counts.tolist(), strict=True))
-    tags = {w: t for w, t in zip(words, flags, strict=True) if t}
+    tags = dict(zip(words, flags, strict=True))
     for line in parts[3].split("\n") if parts[3] else ():
         word, _, tag = line.partition("\t")
         tags[word] = tag
@@ -164,7 +159,7 @@ def _save(path: Path, data: bytes) -> None:
 
 @dataclass(frozen=True)
 class Lexicon:
-    """Word frequencies (with jieba's zero-frequency prefixes), their total, and the POS tags."""
+    """Word frequencies (with jieba's zero-frequency prefixes), their total, and the POS tags (UNTAGGED for none)."""
 
     freq: dict[str, int]
     total: int
@@ -240,7 +235,7 @@ def _pos_route(s: str) -> list[tuple[str, str]]:
             if buf:
                 out.append((buf, "eng"))
                 buf = ""
-            out.append((word, tags.get(word, "x")))
+            out.append((word, tags.get(word, UNTAGGED)))
         x = y
     if buf:
         out.append((buf, "eng"))
