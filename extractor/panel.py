@@ -244,7 +244,9 @@ def shingle_codes(texts: list[str], n: int = SHINGLE) -> list[Any] | None:
     compact = [re.sub(r"\s+", "", t) for t in texts]
     if any(0 < len(c) <= n for c in compact):
         return None
-    points = [np.frombuffer(c.encode("utf-32-le", "surrogatepass"), dtype="<u4") if c else None for c in compact]
+    points = [
+        np.frombuffer(c.encode("utf-32-le", "surrogatepass"), dtype="<u4") if c else None for c in compact
+    ]
     present = [p for p in points if p is not None]
     if not present:
         return [None] * len(texts)
@@ -595,7 +597,7 @@ def top_level_fields(line: str, keys: Iterable[str]) -> dict[str, Any] | None:
 
 
 class _Line:
-    """One documents.jsonl line whose top-level fields are decoded on demand, the whole line only as a fallback."""
+    """One documents.jsonl line, its top-level fields decoded on demand (the whole line as a fallback)."""
 
     __slots__ = ("raw", "text")
 
@@ -728,7 +730,9 @@ def plain_columns(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) ->
     """
     names = [c for c, _ in columns]
     try:
-        table = [tuple(r[c] for c in names) for r in rows] if len(names) < 2 else list(map(operator.itemgetter(*names), rows))
+        # One C call per row; a single column would make itemgetter return bare values.
+        get = operator.itemgetter(*names) if len(names) > 1 else lambda r: (r[names[0]],)
+        table = list(map(get, rows))
     except KeyError:
         table = [tuple(r.get(c) for c in names) for r in rows]
     data: list[Sequence[Any]] = list(zip(*table, strict=True)) if table else [()] * len(names)
@@ -752,7 +756,7 @@ def plain_columns(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) ->
 
 
 def write_csv_rows(fh: Any, columns: list[tuple[str, str]], data: list[Sequence[Any]], header: bool) -> None:
-    """Write plain column lists as CSV rows exactly as DataFrame.to_csv(index=False) writes to_frame's frame."""
+    """Write plain column lists as CSV rows, exactly as to_csv(index=False) writes to_frame's frame."""
     # pandas' defaults: minimal quoting, doubled quotes, os.linesep; floats as repr, missing as ''.
     writer = csv.writer(fh, lineterminator=os.linesep)
     if header:
@@ -815,7 +819,8 @@ def write_panel(out: str | Path, indicators: Iterable[dict[str, Any]] | None = N
     csv_files = {name: tmp[name][0].open("w", encoding="utf-8", newline="") for name in specs}
     parquet: dict[str, Any] = {}
     schemas = {
-        name: arrow_schema(cols).with_metadata({b"pandas": pandas_metadata(cols)}) for name, cols in specs.items()
+        name: arrow_schema(cols).with_metadata({b"pandas": pandas_metadata(cols)})
+        for name, cols in specs.items()
     }
 
     def flush(name: str) -> None:

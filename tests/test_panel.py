@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import io
+import json
 import math
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pytest
 from handmade import CATALOG, fact, make_doc, report, standard_doc, write_run
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import extractor
 from extractor.panel import (
     FLAG_SUFFIX,
+    NEAR_DUPLICATE_JACCARD,
     PANEL_COLUMNS,
+    PANEL_VALUE_COLUMNS,
+    arrow_schema,
+    arrow_table,
     build_panel,
     catalog,
     choose_value,
     jaccard,
     normalise_catalog,
+    pandas_metadata,
     panel_columns,
+    plain_columns,
+    shingle_codes,
     shingles,
+    to_frame,
+    top_level_fields,
+    write_csv_rows,
     write_panel,
 )
 
@@ -265,3 +280,129 @@ def test_panel_uses_the_shipped_catalog() -> None:
     cols = [c for c, _ in panel_columns()]
     assert cols[: len(PANEL_COLUMNS)] == [c for c, _ in PANEL_COLUMNS]
     assert cols[len(PANEL_COLUMNS) :: 2] == ids
+
+
+# Text that looks like JSON structure: keys, brackets and quotes inside strings must stay text.
+_PIECES = ['"', "\\", "[", "]", "{", "}", ", ", ": ", '"status": ', '"doc_id": "', "字", "a", "\n"]
+_TRICKY = st.lists(st.sampled_from(_PIECES), max_size=6).map("".join)
+_KEYS = ["status", "doc_id", "metadata", "indicators", "text"]
+_ANY_KEY = st.sampled_from(_KEYS) | _TRICKY
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TRICKY,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_ANY_KEY, inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(_ANY_KEY, _JSON, max_size=6),
+    st.lists(st.sampled_from(_KEYS), min_size=1, max_size=3, unique=True),
+    st.booleans(),
+    st.booleans(),
+)
+def test_top_level_fields_read_what_json_loads_reads(
+    record: dict, keys: list[str], ascii_only: bool, sort_keys: bool
+) -> None:
+    line = json.dumps(record, ensure_ascii=ascii_only, sort_keys=sort_keys)
+    got = top_level_fields(line, keys)
+    if all(k in record for k in keys):
+        assert got == {k: record[k] for k in keys}
+    else:  # a key only nested (or nowhere): the caller decodes the whole line
+        assert got is None
+    # Other separators than the writer's: never guessed, the whole line is decoded.
+    assert top_level_fields(json.dumps(record, separators=(",", ":")), keys) is None
+
+
+def test_batches_are_written_as_pandas_writes_them() -> None:
+    columns = [("s", "string"), ("i", "int64"), ("f", "float64"), ("b", "bool")]
+    rows = [
+        {"s": '带"引号", 逗号', "i": 1, "f": 0.1 + 0.2, "b": True},
+        {"s": "两行\n文本", "i": None, "f": 1e16, "b": None},
+        {"s": None, "i": -(2**40), "f": math.nan, "b": False},
+        {"s": "", "i": 0, "f": 3, "b": True},  # an int in a float column is written as a float
+        {"s": " 前导空格", "i": 7, "f": None, "b": False},
+        {"s": "x", "i": 2, "f": -1.5e-7, "b": True},
+        {"s": "y", "i": 3, "f": math.inf, "b": None},
+    ]
+    frame = to_frame(rows, columns)
+    for batch in (rows, rows[:1], []):
+        data = plain_columns(batch, columns)
+        assert data is not None
+        written = io.StringIO()
+        write_csv_rows(written, columns, data, header=True)
+        assert written.getvalue() == to_frame(batch, columns).to_csv(index=False)
+    schema = arrow_schema(columns).with_metadata({b"pandas": pandas_metadata(columns)})
+    table = arrow_table(plain_columns(rows, columns), schema)
+    expected = pa.Table.from_pandas(frame, schema=arrow_schema(columns), preserve_index=False)
+    assert table.equals(expected, check_metadata=True)
+    pd.testing.assert_frame_equal(table.to_pandas(), expected.to_pandas())
+    # Values pandas converts its own way (text in number columns, fractional or huge integers).
+    for col, value in (("f", "0.9"), ("i", 2.0), ("i", 2**60), ("b", 1), ("s", 5), ("f", True)):
+        assert plain_columns([{**rows[0], col: value}], columns) is None
+
+
+def test_odd_indicator_values_are_written_the_pandas_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import extractor.panel as panel_module
+
+    out = write_run(tmp_path / "run", [standard_doc(t, 2022) for t in ("青石", "桂湖", "石岭")])
+    lines = (out / "documents.jsonl").read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[1])
+    record["indicators"][0].update(confidence="0.9", occurrence=1.0)  # text and float from older tools
+    lines[1] = json.dumps(record, ensure_ascii=False, sort_keys=True)
+    (out / "documents.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(panel_module, "PANEL_BATCH", 2)  # batches with and without the odd row
+    write_panel(out, CATALOG)
+    _, values = build_panel(panel_module.iter_records(out / "documents.jsonl"), CATALOG)
+    expected = to_frame(values, PANEL_VALUE_COLUMNS)
+    assert expected["confidence"].tolist().count(0.9) == len(expected)
+    assert (out / "panel_values.csv").read_text(encoding="utf-8") == expected.to_csv(index=False)
+    written = pd.read_parquet(out / "panel_values.parquet")
+    assert (written["occurrence"].dtype, written["is_target"].dtype) == ("Int64", "boolean")
+    def plain(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.astype(object).where(frame.notna(), None)
+
+    pd.testing.assert_frame_equal(plain(written), plain(expected))
+
+
+def test_shingle_codes_agree_with_shingle_sets() -> None:
+    texts = [report("青石", 2022), report("青石", 2023), report("桂湖", 2022, cases="95")]
+    texts += ["首页 > 政务公开\n" + texts[0], texts[0].replace("\n", "\n\n  "), texts[1][:-30], ""]
+    codes = shingle_codes(texts)
+    assert codes is not None and codes[-1] is None
+    near = 0
+    for i, a in enumerate(texts[:-1]):
+        assert len(codes[i]) == len(shingles(a))
+        for j, b in enumerate(texts[:-1]):
+            exact = len(set(codes[i].tolist()) & set(codes[j].tolist()))
+            assert exact == len(shingles(a) & shingles(b))
+            near += jaccard(shingles(a), shingles(b)) >= NEAR_DUPLICATE_JACCARD and i != j
+    assert near  # the web copy and the re-spaced copy of the first report
+    # A text of five characters or fewer is one short shingle: the sets are used instead.
+    assert shingle_codes(["短文本", texts[0]]) is None
+
+
+def test_a_failed_panel_leaves_the_duckdb_file_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import extractor.panel as panel_module
+
+    out = write_run(tmp_path / "run", [standard_doc(t, 2022) for t in ("青石", "桂湖", "石岭")])
+    write_panel(out, CATALOG)
+    # The next build meets a last group whose indicators cannot be read, after the batches of
+    # the two groups before it went to the DuckDB loader (which would leave a panel of two rows).
+    lines = (out / "documents.jsonl").read_text(encoding="utf-8").splitlines()
+    broken = json.loads(lines.pop())
+    broken["metadata"]["region"]["township"] = "龙井街道"
+    line = json.dumps(broken, ensure_ascii=False, sort_keys=True)
+    line = line.replace('"indicators": [', '"indicators": [}', 1)
+    (out / "documents.jsonl").write_text("\n".join([*lines, line]) + "\n", encoding="utf-8")
+    monkeypatch.setattr(panel_module, "PANEL_BATCH", 1)
+    with pytest.raises(json.JSONDecodeError):
+        write_panel(out, CATALOG)
+    con = duckdb.connect(str(out / "extractor.duckdb"), read_only=True)
+    assert con.execute("select count(*) from panel").fetchone() == (3,)
+    assert con.execute("select count(*) from panel_values").fetchone() == (9,)
+    assert len(pd.read_csv(out / "panel.csv")) == 3
