@@ -215,9 +215,14 @@ def panel_key(doc: PanelDoc) -> tuple[tuple[str, ...], str]:
     return key, status
 
 
+def _compact(text: str) -> str:
+    """A text without whitespace (str.split's whitespace is exactly the \\s of re)."""
+    return "".join(text.split())
+
+
 def shingles(text: str, n: int = SHINGLE) -> set[str]:
     """Character n-grams of a text with all whitespace removed."""
-    compact = re.sub(r"\s+", "", text)
+    compact = _compact(text)
     if len(compact) <= n:
         return {compact} if compact else set()
     return {compact[i : i + n] for i in range(len(compact) - n + 1)}
@@ -241,7 +246,7 @@ def shingle_codes(texts: list[str], n: int = SHINGLE) -> list[Any] | None:
     """
     import numpy as np
 
-    compact = [re.sub(r"\s+", "", t) for t in texts]
+    compact = [_compact(t) for t in texts]
     if any(0 < len(c) <= n for c in compact):
         return None
     points = [
