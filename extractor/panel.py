@@ -557,10 +557,10 @@ def iter_records(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-# The top-level fields the panel reads from a documents.jsonl record: the grouping pass needs the
-# first three, building a group the rest (the text only to compare documents of one group).
-_KEY_FIELDS = ("status", "doc_id", "metadata")
-_DOC_FIELDS = ("doc_id", "metadata", "source", "chars", "indicators")
+# The top-level fields the panel reads from a documents.jsonl record besides its status: the
+# grouping pass needs the first two, building a group all (the text only to compare documents).
+_KEY_FIELDS = ("doc_id", "metadata")
+_DOC_FIELDS = (*_KEY_FIELDS, "source", "chars", "indicators")
 
 _scan_value = json.JSONDecoder().scan_once
 
@@ -633,13 +633,13 @@ def _index_run(jsonl: Path) -> tuple[dict[tuple[str, ...], list[int]], dict[tupl
         pos = 0
         for line in fh:
             start, pos = pos, pos + len(line)
-            if not line.strip():
+            if not line or line.isspace():  # as `not line.strip()`, without copying the line
                 continue
             record = _Line(line)
             # The status first: a failed document's record may lack the other fields.
             if record.fields(("status",))["status"] != "ok":
                 continue
-            doc = panel_doc(record.fields(_KEY_FIELDS))
+            doc = panel_doc({"status": "ok", **record.fields(_KEY_FIELDS)})
             if doc is None:
                 continue
             if doc.key not in offsets:
@@ -957,7 +957,7 @@ class DuckDBLoader:
             import duckdb
 
             con = duckdb.connect(str(self.db))
-            # One thread: the other core is the one building the rows.
+            # One thread while the rows are built on another core.
             con.execute("SET threads = 1")
             con.execute("BEGIN TRANSACTION")
             created: set[str] = set()
@@ -972,6 +972,7 @@ class DuckDBLoader:
                 con.unregister("panel_batch")
             done = True
             if self._commit:
+                con.execute("RESET threads")  # nothing else runs now: all cores for the checkpoint
                 create_views(con)
                 con.execute("COMMIT")
         except BaseException as exc:
