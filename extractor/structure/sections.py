@@ -143,7 +143,7 @@ def keywords_in(text: str) -> Iterator[tuple[int, str]]:
 
 def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
     """Sections whose keywords occur in a heading text: {id: (score, first position, words)}."""
-    _, _, patterns, negatives = _word_tables()
+    heads, singles, patterns, negatives = _word_tables()
     hits: dict[str, tuple[int, int, list[str]]] = {}
 
     def add(sec_id: str, word: str, pos: int) -> None:
@@ -153,13 +153,25 @@ def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
         elif word not in hit[2]:
             hits[sec_id] = (hit[0] + len(word), min(hit[1], pos), [*hit[2], word])
 
-    for pos, kw, sec_ids in _scan(text):
-        for sec_id in sec_ids:
-            add(sec_id, kw, pos)
+    # The scan of _scan, inlined (it runs on every heading of every report); a position opens a
+    # keyword only when its two chars (or, for one-char keywords, its char) are in the tables.
+    get = heads.get
+    startswith = text.startswith
+    for i in range(len(text)):
+        found = get(text[i:i + 2])
+        if found is not None:
+            for kw, sec_ids in found:
+                if startswith(kw, i):
+                    for sec_id in sec_ids:
+                        add(sec_id, kw, i)
+        if singles and text[i] in singles:
+            for kw, sec_ids in singles[text[i]]:
+                for sec_id in sec_ids:
+                    add(sec_id, kw, i)
     for sec_id, pat in patterns:
-        found = pat.search(text)
-        if found:
-            add(sec_id, found.group(), found.start())
+        found_at = pat.search(text)
+        if found_at:
+            add(sec_id, found_at.group(), found_at.start())
     for sec_id, words in negatives:
         if sec_id in hits and any(neg in text for neg in words):
             del hits[sec_id]
