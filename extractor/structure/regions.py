@@ -12,7 +12,6 @@ A county-level unit directly under a province (仙桃市, 神农架林区) has `
 
 from __future__ import annotations
 
-import bisect
 import csv
 import functools
 import gzip
@@ -57,7 +56,10 @@ class _Table:
     by_code: dict[str, Unit]
     by_name: dict[str, tuple[Unit, ...]]
     lengths: tuple[int, ...]
-    ascending: tuple[int, ...]
+    # Last two chars of a name → the lengths of the names ending so, longest first; one-char names
+    # (none in the bundled table) are kept apart.
+    suffix_lengths: dict[str, tuple[int, ...]]
+    one_char: frozenset[str]
     name_ends: re.Pattern[str]
     short_names: dict[str, Unit]
     short_pattern: re.Pattern[str]
@@ -74,6 +76,10 @@ def table() -> _Table:
         unit = Unit(r["code"], r["name"], r["kind"], int(r["rank"]), r["parent"], r["status"])
         by_code[unit.code] = unit
         by_name.setdefault(unit.name, []).append(unit)
+    tails: dict[str, set[int]] = {}
+    for k in by_name:
+        if len(k) >= 2:
+            tails.setdefault(k[-2:], set()).add(len(k))
     short: dict[str, Unit] = {}
     for u in by_code.values():
         if u.rank <= 2 and u.status == "current":
@@ -84,7 +90,8 @@ def table() -> _Table:
         by_code=by_code,
         by_name={k: tuple(v) for k, v in by_name.items()},
         lengths=tuple(sorted({len(k) for k in by_name}, reverse=True)),
-        ascending=tuple(sorted({len(k) for k in by_name})),
+        suffix_lengths={tail: tuple(sorted(v, reverse=True)) for tail, v in tails.items()},
+        one_char=frozenset(k for k in by_name if len(k) == 1),
         name_ends=re.compile("[" + "".join(sorted({k[-1] for k in by_name})) + "]"),
         short_names=short,
         short_pattern=re.compile("|".join(sorted(short, key=len, reverse=True))),
@@ -105,14 +112,17 @@ def find_names(text: str) -> list[tuple[int, int, str]]:
     t = table()
     out: list[tuple[int, int, str]] = []
     last = 0
-    by_name, lengths, ascending = t.by_name, t.lengths, t.ascending
-    # Every name ends in one of a few chars (市 区 县 旗 州 盟 省 ...): only those ends are tried.
+    by_name, suffix_lengths, one_char = t.by_name, t.suffix_lengths, t.one_char
+    # Every name ends in one of a few chars (市 区 县 旗 州 盟 省 ...): only those ends are tried,
+    # and only with the lengths of names ending in the same two chars (全区 or 我县 ends none).
     for m in t.name_ends.finditer(text):
         end = m.end()
-        # Names longer than the text since the last name would overlap it: start with the longest
-        # length that fits (lengths run longest first; `ascending` is the same list reversed).
-        for length in lengths[len(lengths) - bisect.bisect_right(ascending, end - last):]:
+        lengths = suffix_lengths.get(text[end - 2 : end], ()) if end >= 2 else ()
+        for length in (*lengths, 1) if one_char else lengths:
             start = end - length
+            # A name longer than the text since the last name would overlap it.
+            if start < last:
+                continue
             if text[start:end] in by_name and not _cut_word(text, end):
                 out.append((start, end, text[start:end]))
                 last = end
