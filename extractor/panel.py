@@ -622,12 +622,14 @@ class _Line:
         return found
 
 
-def _index_run(jsonl: Path) -> tuple[dict[tuple[str, ...], list[int]], dict[tuple[str, ...], tuple[Any, ...]]]:
-    """One pass over documents.jsonl: the byte offsets of each panel key's records, and its sort key.
+def _index_run(
+    jsonl: Path,
+) -> tuple[dict[tuple[str, ...], list[tuple[int, int]]], dict[tuple[str, ...], tuple[Any, ...]]]:
+    """One pass over documents.jsonl: the (offset, size) of each panel key's records, and its sort key.
 
     Only offsets and keys are kept (tens of bytes per document), never the records themselves.
     """
-    offsets: dict[tuple[str, ...], list[int]] = {}
+    offsets: dict[tuple[str, ...], list[tuple[int, int]]] = {}
     order: dict[tuple[str, ...], tuple[Any, ...]] = {}
     with jsonl.open("rb") as fh:
         pos = 0
@@ -645,17 +647,17 @@ def _index_run(jsonl: Path) -> tuple[dict[tuple[str, ...], list[int]], dict[tupl
             if doc.key not in offsets:
                 offsets[doc.key] = []
                 order[doc.key] = _group_order(doc.key, doc)
-            offsets[doc.key].append(start)
+            offsets[doc.key].append((start, len(line)))
     return offsets, order
 
 
-def _read_group(fh: Any, starts: list[int]) -> list[PanelDoc]:
+def _read_group(fh: Any, spans: list[tuple[int, int]]) -> list[PanelDoc]:
     """The panel documents of one group, read back by offset; texts only when the group must compare them."""
     docs = []
     lines = []
-    for start in starts:
+    for start, size in spans:
         fh.seek(start)
-        line = _Line(fh.readline())
+        line = _Line(fh.read(size))
         doc = panel_doc({"status": "ok", **line.fields(_DOC_FIELDS)})  # the index kept processed ones only
         if doc is not None:
             docs.append(doc)
