@@ -323,8 +323,6 @@ class _Binder:
                 group = sorted((s - end, s - e, k, s, e, trig, short) for k, (s, e, trig, short) in enumerate(hits)
                                if s >= end and not self._number_between(e, ce))
             for distance, _, _, hs, he, trig, short in group:
-                if short and not self._on_word_boundaries(hs, he, cs, ce):
-                    continue
                 fits: list[Indicator] = []
                 scope: str | None = None
                 for ind in by_trigger[trig]:
@@ -340,7 +338,9 @@ class _Binder:
                         if _excluded(ind, scope):
                             continue
                     fits.append(ind)
-                if not fits:
+                # A short trigger counts only on jieba word boundaries; the segmentation is costly,
+                # so it is checked last, for a hit that would bind (skipping it either way is alike).
+                if not fits or (short and not self._on_word_boundaries(hs, he, cs, ce)):
                     continue
                 if len(fits) == 1:
                     best = fits[0]
