@@ -109,8 +109,8 @@ def is_organ(text: str) -> bool:
     return (
         2 <= len(text) <= r.organ_max
         and bool(r.organ_suffix.search(text))
-        and not any(ch.isdigit() for ch in text)
-        and not any(ch in text for ch in "。,，:：;；关于")
+        and not any(map(str.isdigit, text))
+        and not any(map(text.__contains__, "。,，:：;；关于"))
     )
 
 

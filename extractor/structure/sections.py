@@ -178,14 +178,20 @@ def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
     return hits
 
 
+@functools.cache
+def _deciders() -> dict[str, str]:
+    """Sections that decide a part, with that part."""
+    return {sec.id: sec.part for sec in taxonomy().values() if sec.decides_part}
+
+
 def _topic(hits: dict[str, tuple[int, int, list[str]]], prefer: str | None = None) -> str | None:
     """The best topical section among keyword hits.
 
     Sections that decide a part (problems, plan, other matters, the catch-all) are no topics: they
     come only from the part decision, so a heading's section always agrees with its part.
     """
-    tax = taxonomy()
-    topical = {k: v for k, v in hits.items() if not tax[k].decides_part}
+    deciders = _deciders()
+    topical = {k: v for k, v in hits.items() if k not in deciders}
     if len(topical) <= 1:
         return next(iter(topical), None)
     # Highest score; ties go to the section the ancestors already have, then to the first named.
@@ -194,10 +200,10 @@ def _topic(hits: dict[str, tuple[int, int, list[str]]], prefer: str | None = Non
 
 def _part_of(hits: dict[str, tuple[int, int, list[str]]], text: str) -> str | None:
     """The part a heading decides, or None (no part words, too long, or measures mixed with another)."""
-    if len(text) > PART_HEADING_MAX:
+    if not hits or len(text) > PART_HEADING_MAX:
         return None
-    tax = taxonomy()
-    named = sorted((v[1], tax[k].part) for k, v in hits.items() if tax[k].decides_part)
+    deciders = _deciders()
+    named = sorted((v[1], deciders[k]) for k, v in hits.items() if k in deciders)
     parts = {p for _, p in named}
     if not parts:
         return None
