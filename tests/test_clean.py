@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extractor.clean import clean, is_chrome_line
+from extractor.clean import _alternation, clean, is_chrome_line
 
 WIDTH_CASES = [
     # (loaded, cleaned) — development examples
@@ -68,3 +68,23 @@ def test_contact_note_after_signature_kept_without_brackets() -> None:
     cleaned = clean(text).text
     assert cleaned.endswith("联系人:张某,联系电话:023-00000000")
     assert "网站地图" not in cleaned
+
+
+def test_width_map_leaves_chars_beyond_the_bmp_alone() -> None:
+    assert clean("Ａ１\U0001F600，乙").text == "A1\U0001F600,乙"
+
+
+def test_one_char_gaps_map_to_their_own_offsets() -> None:
+    cleaned = clean("甲\t乙\n丙  丁")
+    assert cleaned.text == "甲 乙\n丙 丁"
+    # The tab is the space of line one; a run of two spaces maps to its last char.
+    assert cleaned.offsets == [0, 1, 2, 3, 4, 6, 7, 8]
+
+
+def test_chrome_patterns_share_one_alternation_only_when_they_can() -> None:
+    assert _alternation([r"(a)\1"]) is None  # a backreference would point at another group
+    assert _alternation(["(?i)x"]) is None  # global flags must open the whole pattern
+    assert _alternation(["(?P<n>x)", "(?P<n>y)"]) is None  # one group name twice
+    union = _alternation(["^来源", "^(上一篇|下一篇)"])
+    assert union is not None
+    assert union.match("下一篇：通知") and union.match("来源：区司法局") and not union.match("正文来源")

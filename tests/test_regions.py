@@ -26,6 +26,8 @@ FOLD = [
     ("關於2023年法治政府建設情況的報告", "关于2023年法治政府建设情况的报告"),
     ("乾縣", "乾县"),  # a char that may stand for itself stays: place names keep it
     ("重庆市荣昌区", "重庆市荣昌区"),  # simplified text is left alone
+    ("關於荣昌区\U0001F600", "关于荣昌区\U0001F600"),  # a char beyond the BMP stays as it is
+    ("重庆市荣昌区\U0001F600", "重庆市荣昌区\U0001F600"),
 ]
 
 

@@ -13,7 +13,7 @@ from extractor.errors import RulesError
 from extractor.model import Loaded
 from extractor.rules import load_json_schema, load_schema_yaml
 from extractor.structure import analyse, locate
-from extractor.structure.sections import body_vote, build_taxonomy, match_words, taxonomy
+from extractor.structure.sections import body_vote, build_taxonomy, keywords_in, match_words, taxonomy
 
 CONTENT = {
     "study_xi_rule_of_law_thought",
@@ -199,6 +199,14 @@ def test_body_vote_needs_a_clear_winner() -> None:
     assert body_vote("调解纠纷,开展普法。") is None  # one hit each: a tie
     vote = body_vote("开展普法宣传,法治宣传进村,普法读本发放。")
     assert vote is not None and vote[0] == "legal_publicity"
+
+
+def test_nested_keywords_are_all_found_longest_first() -> None:
+    assert list(keywords_in("开展法治宣传教育和应急演练")) == [
+        (2, "法治宣传教育"), (2, "法治宣传"), (9, "应急演练"), (9, "应急")]
+    words = match_words("开展法治宣传教育和应急演练")
+    assert words["legal_publicity"] == (10, 2, ["法治宣传教育", "法治宣传"])
+    assert words["emergency_response"] == (6, 9, ["应急演练", "应急"])
 
 
 def test_negative_words_veto_a_section() -> None:
