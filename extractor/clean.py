@@ -98,12 +98,10 @@ def is_chrome_line(line: str) -> bool:
 
 @functools.cache
 def _width_list() -> list[int]:
-    """_WIDTH_TABLE as a list indexed by code point over the BMP (identity elsewhere).
-
-    `str.translate` with a dict raises and swallows a KeyError for every char it does not map;
-    indexing a list never fails inside the BMP and halves the cost. Chars beyond it raise
-    IndexError, a LookupError, which `translate` reads as "leave unchanged", as with the dict.
-    """
+    """_WIDTH_TABLE as a list indexed by code point over the BMP (identity elsewhere)."""
+    # `str.translate` with a dict raises and swallows a KeyError for every char it does not map;
+    # indexing a list never fails inside the BMP and halves the cost. Chars beyond it raise
+    # IndexError, a LookupError, which `translate` reads as "leave unchanged", as with the dict.
     table = list(range(0x10000))
     for cp, to in _WIDTH_TABLE.items():
         table[cp] = to

@@ -252,11 +252,9 @@ class _Binder:
         return found
 
     def _clause_hits(self, cs: int, ce: int) -> list[tuple[int, int, str, bool]]:
-        """Trigger occurrences (start, end, trigger, short) in one clause, outside numbers, in reading order.
-
-        `short` marks a trigger of one or two chars: its jieba boundary check is left to the binding,
-        which stops at the first candidate that fits, so most short hits are never segmented.
-        """
+        """Trigger occurrences (start, end, trigger, short) in one clause, outside numbers, in reading order."""
+        # `short` marks a trigger of one or two chars: its jieba boundary check is left to the
+        # binding, which stops at the first candidate that fits, so most short hits are never cut.
         key = (cs, ce)
         found = self.hits.get(key)
         if found is None:

@@ -96,8 +96,8 @@ def _word_tables() -> tuple[
     tuple[tuple[str, re.Pattern[str]], ...],
     tuple[tuple[str, tuple[str, ...]], ...],
 ]:
-    """Keywords by their first two chars and one-char keywords, each with their sections (longest
-    first); then the (section, pattern) and (section, negatives) pairs."""
+    """Keywords (with their sections) by first two chars, one-char keywords, patterns, negatives."""
+    # Keyword lists keep the longest-first order of `_keyword_index`.
     first, owners = _keyword_index()
     tax = taxonomy()
     heads: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
@@ -114,12 +114,10 @@ def _word_tables() -> tuple[
 
 
 def _scan(text: str) -> list[tuple[int, str, tuple[str, ...]]]:
-    """(position, keyword, its sections) of every keyword in a text, nested ones included.
-
-    At each position the keywords come longest first, as in `_keyword_index`: a keyword found there
-    opens with the two chars there, and a one-char keyword is shorter than all of them. One dict
-    lookup per position replaces a prefix test of every keyword sharing the first char.
-    """
+    """(position, keyword, its sections) of every keyword in a text, nested ones included."""
+    # At each position the keywords come longest first, as in `_keyword_index`: a keyword found
+    # there opens with the two chars there, and a one-char keyword is shorter than all of them.
+    # One dict lookup per position replaces a prefix test of every keyword sharing the first char.
     heads, singles, _, _ = _word_tables()
     get = heads.get
     startswith = text.startswith
