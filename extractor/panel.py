@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import json
 import math
 import operator
@@ -563,29 +564,62 @@ _KEY_FIELDS = ("doc_id", "metadata")
 _DOC_FIELDS = (*_KEY_FIELDS, "source", "chars", "indicators")
 
 _scan_value = json.JSONDecoder().scan_once
+# The bytes _depth drops: all but quotes and brackets (UTF-8 never uses ASCII bytes inside a character).
+_NOT_MARKS = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+# Bytes decoded first for a scalar value (an id, a count, a path).
+_SCALAR_WINDOW = 1024
+# The key the writer puts after a big value (keys are sorted): where its decoding may stop.
+_NEXT_KEY = {"indicators": b'"mentions": '}
 
 
-def _depth(fragment: str) -> int:
+def _depth(fragment: bytes) -> int:
     """Opened minus closed brackets in a piece of JSON text, brackets inside strings not counted."""
-    if "\\" in fragment:
+    if b"\\" in fragment:
         # Escapes only occur inside strings; dropping them leaves every remaining quote a delimiter.
-        fragment = fragment.replace("\\\\", "").replace('\\"', "")
-    outside = "".join(fragment.split('"')[::2])
-    return outside.count("{") + outside.count("[") - outside.count("}") - outside.count("]")
+        fragment = fragment.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Quotes and brackets only. Two adjacent quotes are an empty string, or two strings with
+    # nothing outside between them: dropping the pair leaves what is outside the strings as it is.
+    marks = fragment.translate(None, _NOT_MARKS).replace(b'""', b"")
+    if b'"' in marks:  # strings holding brackets
+        marks = b"".join(marks.split(b'"')[::2])
+    return marks.count(b"{") + marks.count(b"[") - marks.count(b"}") - marks.count(b"]")
 
 
-def top_level_fields(line: str, keys: Iterable[str]) -> dict[str, Any] | None:
+def _member_value(line: bytes, start: int, stop: int) -> tuple[bool, Any]:
+    """(True, value) for the JSON value of an object member at byte `start`; (False, None) if none.
+
+    Only the value's own bytes are decoded when it ends before `stop` (or, for a scalar, within a
+    short window); otherwise the rest of the line. It must be followed by ',' or '}'.
+    """
+    if stop <= start:
+        stop = start + _SCALAR_WINDOW if line[start : start + 1] not in (b"[", b"{") else len(line)
+    for cut in (stop, len(line)) if stop < len(line) else (len(line),):
+        # A cut never splits a UTF-8 sequence: back off continuation bytes (10xxxxxx).
+        while start < cut < len(line) and 0x80 <= line[cut] < 0xC0:
+            cut -= 1
+        text = line[start:cut].decode("utf-8")
+        try:
+            value, end = _scan_value(text, 0)
+        except (StopIteration, ValueError):
+            continue  # cut short, or not JSON: the whole rest, or the caller's full decode, decides
+        # What follows tells a complete value from a number cut short ("1." of "1.5").
+        if text[end:].lstrip(" \t\r\n")[:1] in (",", "}"):
+            return True, value
+    return False, None
+
+
+def top_level_fields(line: bytes, keys: Iterable[str]) -> dict[str, Any] | None:
     """Decode only some top-level fields of a one-line JSON object; None when that cannot be done safely.
 
     A record line is mostly headings and mentions the panel never reads: the wanted values are
-    found by their `"key": ` text and decoded alone. A match counts only at the top level (bracket
-    depth 1, counted on the shorter side of the line); as with json.loads the last one wins. None
-    (decode the whole line instead) when a key is absent or written another way (other separators).
+    found by their `"key": ` bytes and decoded alone. A match counts only at the top level
+    (bracket depth 1, counted on the shorter side of the line); as with json.loads the last one
+    wins. None (decode the whole line instead) when a key is absent or written another way.
     """
     found: dict[str, Any] = {}
     size = len(line)
     for key in keys:
-        needle = f'"{key}": '
+        needle = f'"{key}": '.encode()
         end = size
         while True:
             at = line.rfind(needle, 0, end)
@@ -594,32 +628,37 @@ def top_level_fields(line: str, keys: Iterable[str]) -> dict[str, Any] | None:
             if (_depth(line[:at]) == 1) if at <= size - at else (_depth(line[at:]) == -1):
                 break
             end = at
-        try:
-            found[key] = _scan_value(line, at + len(needle))[0]
-        except (StopIteration, ValueError):
+        start = at + len(needle)
+        stop = line.find(_NEXT_KEY[key], start) if key in _NEXT_KEY else -1
+        ok, found[key] = _member_value(line, start, stop)
+        if not ok:
             return None
     return found
 
 
-class _Line:
-    """One documents.jsonl line, its top-level fields decoded on demand (the whole line as a fallback)."""
+def _fields(line: bytes, keys: tuple[str, ...]) -> dict[str, Any]:
+    """Some top-level fields of one documents.jsonl line, None for absent ones (as record.get gives)."""
+    try:
+        found = top_level_fields(line, keys)
+    except UnicodeDecodeError:
+        found = None
+    if found is None:
+        record = json.loads(line)
+        found = {k: record.get(k) for k in keys} if isinstance(record, dict) else dict.fromkeys(keys)
+    return found
 
-    __slots__ = ("raw", "text")
 
-    def __init__(self, raw: bytes) -> None:
-        self.raw = raw
-        try:
-            self.text: str | None = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            self.text = None
-
-    def fields(self, keys: tuple[str, ...]) -> dict[str, Any]:
-        """The values of some top-level keys, None for absent ones (as record.get would give)."""
-        found = None if self.text is None else top_level_fields(self.text, keys)
-        if found is None:
-            record = json.loads(self.raw)
-            found = {k: record.get(k) for k in keys} if isinstance(record, dict) else dict.fromkeys(keys)
-        return found
+def _lines(fh: Any, block: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
+    """(offset, line without its newline) of each line of a binary file, read in large blocks."""
+    pos = 0
+    rest = b""
+    while chunk := fh.read(block):
+        *lines, rest = (rest + chunk if rest else chunk).split(b"\n")
+        for line in lines:
+            yield pos, line
+            pos += len(line) + 1
+    if rest:
+        yield pos, rest
 
 
 def _index_run(
@@ -632,16 +671,13 @@ def _index_run(
     offsets: dict[tuple[str, ...], list[tuple[int, int]]] = {}
     order: dict[tuple[str, ...], tuple[Any, ...]] = {}
     with jsonl.open("rb") as fh:
-        pos = 0
-        for line in fh:
-            start, pos = pos, pos + len(line)
+        for start, line in _lines(fh):
             if not line or line.isspace():  # as `not line.strip()`, without copying the line
                 continue
-            record = _Line(line)
             # The status first: a failed document's record may lack the other fields.
-            if record.fields(("status",))["status"] != "ok":
+            if _fields(line, ("status",))["status"] != "ok":
                 continue
-            doc = panel_doc({"status": "ok", **record.fields(_KEY_FIELDS)})
+            doc = panel_doc({"status": "ok", **_fields(line, _KEY_FIELDS)})
             if doc is None:
                 continue
             if doc.key not in offsets:
@@ -657,15 +693,15 @@ def _read_group(fh: Any, spans: list[tuple[int, int]]) -> list[PanelDoc]:
     lines = []
     for start, size in spans:
         fh.seek(start)
-        line = _Line(fh.read(size))
-        doc = panel_doc({"status": "ok", **line.fields(_DOC_FIELDS)})  # the index kept processed ones only
+        line = fh.read(size)
+        doc = panel_doc({"status": "ok", **_fields(line, _DOC_FIELDS)})  # the index kept processed ones only
         if doc is not None:
             docs.append(doc)
             lines.append(line)
     # Texts only serve to find near-duplicates among different documents (merge_duplicates).
     if len({d.doc_id for d in docs}) > 1:
         for doc, line in zip(docs, lines, strict=True):
-            doc.text = str(line.fields(("text",))["text"] or "")
+            doc.text = str(_fields(line, ("text",))["text"] or "")
     return docs
 
 
@@ -764,11 +800,42 @@ def plain_columns(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) ->
 
 def write_csv_rows(fh: Any, columns: list[tuple[str, str]], data: list[Sequence[Any]], header: bool) -> None:
     """Write plain column lists as CSV rows, exactly as to_csv(index=False) writes to_frame's frame."""
-    # pandas' defaults: minimal quoting, doubled quotes, os.linesep; floats as repr, missing as ''.
-    writer = csv.writer(fh, lineterminator=os.linesep)
+    # pandas writes with the csv module: minimal quoting, doubled quotes, os.linesep, floats as
+    # repr, missing values empty. The module tests every character of every field, so the cells
+    # are made here column by column, and the module only writes batches it must quote itself.
+    names = _csv_cells([c for c, _ in columns])
+    cells = [_csv_cells(values) for values in data] if len(columns) > 1 else [None]
+    if names is not None and all(c is not None for c in cells):
+        lines = [",".join(names)] if header else []
+        lines += map(",".join, zip(*cells, strict=True))
+        fh.write(os.linesep.join(lines) + os.linesep if lines else "")
+        return
+    text = io.StringIO(newline="")
+    writer = csv.writer(text, lineterminator=os.linesep)
     if header:
         writer.writerow([c for c, _ in columns])
     writer.writerows(zip(*data, strict=True))
+    fh.write(text.getvalue())
+
+
+def _csv_cells(values: Sequence[Any]) -> list[str] | None:
+    """The CSV cells of one plain column (see write_csv_rows); None when one holds a carriage return.
+
+    A cell holding the delimiter, a quote or a newline is quoted, its quotes doubled, as the csv
+    module does; a carriage return is left to the module (its quoting of one depends on the line
+    terminator and the Python version).
+    """
+    cells = [v if type(v) is str else "" if v is None else repr(v) if type(v) is float else str(v) for v in values]
+    joined = "".join(cells)
+    if "\r" in joined:
+        return None
+    if "," in joined or '"' in joined or "\n" in joined:
+        cells = [_csv_quoted(c) if "," in c or '"' in c or "\n" in c else c for c in cells]
+    return cells
+
+
+def _csv_quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"'
 
 
 def arrow_table(data: list[Sequence[Any]], schema: Any) -> Any:
@@ -974,9 +1041,13 @@ class DuckDBLoader:
                 con.unregister("panel_batch")
             done = True
             if self._commit:
-                con.execute("RESET threads")  # nothing else runs now: all cores for the checkpoint
+                # Nothing else runs now: all cores, and the commit writes the tables to the file
+                # at once (a checkpoint) instead of to the log first and the file on close.
+                con.execute("RESET threads")
+                con.execute("SET checkpoint_threshold = '0KiB'")
                 create_views(con)
                 con.execute("COMMIT")
+                con.execute("RESET checkpoint_threshold")
         except BaseException as exc:
             self.error = exc
             # Keep taking batches until the end, so the producer never waits on a full queue.

@@ -283,9 +283,9 @@ def test_panel_uses_the_shipped_catalog() -> None:
 
 
 # Text that looks like JSON structure: keys, brackets and quotes inside strings must stay text.
-_PIECES = ['"', "\\", "[", "]", "{", "}", ", ", ": ", '"status": ', '"doc_id": "', "字", "a", "\n"]
+_PIECES = ['"', "\\", "[", "]", "{", "}", ", ", ": ", '"status": ', '"mentions": [', "字", "a", "\n"]
 _TRICKY = st.lists(st.sampled_from(_PIECES), max_size=6).map("".join)
-_KEYS = ["status", "doc_id", "metadata", "indicators", "text"]
+_KEYS = ["status", "doc_id", "metadata", "indicators", "mentions", "text"]
 _ANY_KEY = st.sampled_from(_KEYS) | _TRICKY
 _JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TRICKY,
@@ -304,14 +304,14 @@ _JSON = st.recursive(
 def test_top_level_fields_read_what_json_loads_reads(
     record: dict, keys: list[str], ascii_only: bool, sort_keys: bool
 ) -> None:
-    line = json.dumps(record, ensure_ascii=ascii_only, sort_keys=sort_keys)
+    line = json.dumps(record, ensure_ascii=ascii_only, sort_keys=sort_keys).encode()
     got = top_level_fields(line, keys)
     if all(k in record for k in keys):
         assert got == {k: record[k] for k in keys}
     else:  # a key only nested (or nowhere): the caller decodes the whole line
         assert got is None
     # Other separators than the writer's: never guessed, the whole line is decoded.
-    assert top_level_fields(json.dumps(record, separators=(",", ":")), keys) is None
+    assert top_level_fields(json.dumps(record, separators=(",", ":")).encode(), keys) is None
 
 
 def test_batches_are_written_as_pandas_writes_them() -> None:
@@ -324,9 +324,10 @@ def test_batches_are_written_as_pandas_writes_them() -> None:
         {"s": " 前导空格", "i": 7, "f": None, "b": False},
         {"s": "x", "i": 2, "f": -1.5e-7, "b": True},
         {"s": "y", "i": 3, "f": math.inf, "b": None},
+        {"s": "回车\r符", "i": 4, "f": 2.5, "b": True},  # left to the csv module
     ]
     frame = to_frame(rows, columns)
-    for batch in (rows, rows[:1], []):
+    for batch in (rows, rows[:-1], rows[:1], []):
         data = plain_columns(batch, columns)
         assert data is not None
         written = io.StringIO()
