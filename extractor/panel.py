@@ -648,19 +648,6 @@ def _fields(line: bytes, keys: tuple[str, ...]) -> dict[str, Any]:
     return found
 
 
-def _lines(fh: Any, block: int = 1 << 20) -> Iterator[tuple[int, bytes]]:
-    """(offset, line without its newline) of each line of a binary file, read in large blocks."""
-    pos = 0
-    rest = b""
-    while chunk := fh.read(block):
-        *lines, rest = (rest + chunk if rest else chunk).split(b"\n")
-        for line in lines:
-            yield pos, line
-            pos += len(line) + 1
-    if rest:
-        yield pos, rest
-
-
 def _index_run(
     jsonl: Path,
 ) -> tuple[dict[tuple[str, ...], list[tuple[int, int]]], dict[tuple[str, ...], tuple[Any, ...]]]:
@@ -671,8 +658,10 @@ def _index_run(
     offsets: dict[tuple[str, ...], list[tuple[int, int]]] = {}
     order: dict[tuple[str, ...], tuple[Any, ...]] = {}
     with jsonl.open("rb") as fh:
-        for start, line in _lines(fh):
-            if not line or line.isspace():  # as `not line.strip()`, without copying the line
+        pos = 0
+        for line in fh:
+            start, pos = pos, pos + len(line)
+            if line.isspace():  # as `not line.strip()`, without copying the line
                 continue
             # The status first: a failed document's record may lack the other fields.
             if _fields(line, ("status",))["status"] != "ok":
