@@ -18,6 +18,7 @@ Two tables come out: `panel` (wide: values plus `<indicator>__flag` companions) 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
@@ -814,7 +815,9 @@ def _csv_cells(values: Sequence[Any]) -> list[str] | None:
     module does; a carriage return is left to the module (its quoting of one depends on the line
     terminator and the Python version).
     """
-    cells = [v if type(v) is str else "" if v is None else repr(v) if type(v) is float else str(v) for v in values]
+    cells = [
+        v if type(v) is str else "" if v is None else repr(v) if type(v) is float else str(v) for v in values
+    ]
     joined = "".join(cells)
     if "\r" in joined:
         return None
@@ -975,12 +978,16 @@ DUCKDB_VIEWS = {
 
 
 class DuckDBLoader:
-    """Replaces tables of an existing DuckDB file batch by batch, on a thread of its own, in one transaction.
+    """Replaces tables of an existing DuckDB file batch by batch, on a thread of its own.
 
     DuckDB works without holding the GIL, so loading overlaps the building of the next batches
-    instead of reading the finished Parquet files back at the end. The tables and views are
-    those add_to_duckdb makes from the same batches written as Parquet.
+    instead of reading the finished Parquet files back at the end. Batches go to staging tables
+    (committed one by one, so DuckDB's memory stays flat); they replace the tables in a single
+    transaction at the end, or are dropped. The tables and views are those add_to_duckdb makes
+    from the same batches written as Parquet.
     """
+
+    STAGING = "{}__building"
 
     def __init__(self, db: Path) -> None:
         import queue
@@ -995,13 +1002,13 @@ class DuckDBLoader:
         self._thread.start()
 
     def add(self, table: str, batch: Any) -> None:
-        """Queue an Arrow batch of a table: the first one replaces the table, the next ones append."""
+        """Queue an Arrow batch of a table: the first one starts the table anew, the next ones append."""
         # After an error the files are still written; close() raises it once they are published.
         if self.error is None:
             self._queue.put((table, batch))
 
     def close(self, commit: bool) -> None:
-        """Commit (create the views too) or roll back, wait for the thread, re-raise its error."""
+        """Replace the tables (and create the views) or drop what was loaded; re-raise the thread's error."""
         self._commit = commit
         self._queue.put(None)
         self._thread.join()
@@ -1011,32 +1018,33 @@ class DuckDBLoader:
     def _run(self) -> None:
         con = None
         done = False
+        started: list[str] = []
         try:
             import duckdb
 
             con = duckdb.connect(str(self.db))
             # One thread while the rows are built on another core.
             con.execute("SET threads = 1")
-            con.execute("BEGIN TRANSACTION")
-            created: set[str] = set()
             while (item := self._queue.get()) is not None:
                 table, batch = item
+                staging = self.STAGING.format(table)
                 con.register("panel_batch", batch)
-                if table in created:
-                    con.execute(f'INSERT INTO "{table}" SELECT * FROM panel_batch')
+                if table in started:
+                    con.execute(f'INSERT INTO "{staging}" SELECT * FROM panel_batch')
                 else:
-                    con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM panel_batch')
-                    created.add(table)
+                    con.execute(f'CREATE OR REPLACE TABLE "{staging}" AS SELECT * FROM panel_batch')
+                    started.append(table)
                 con.unregister("panel_batch")
             done = True
             if self._commit:
-                # Nothing else runs now: all cores, and the commit writes the tables to the file
-                # at once (a checkpoint) instead of to the log first and the file on close.
-                con.execute("RESET threads")
-                con.execute("SET checkpoint_threshold = '0KiB'")
+                con.execute("RESET threads")  # nothing else runs now: all cores for the checkpoint
+                con.execute("BEGIN TRANSACTION")
+                for table in started:
+                    con.execute(f'DROP TABLE IF EXISTS "{table}"')
+                    con.execute(f'ALTER TABLE "{self.STAGING.format(table)}" RENAME TO "{table}"')
                 create_views(con)
                 con.execute("COMMIT")
-                con.execute("RESET checkpoint_threshold")
+                started = []
         except BaseException as exc:
             self.error = exc
             # Keep taking batches until the end, so the producer never waits on a full queue.
@@ -1044,7 +1052,13 @@ class DuckDBLoader:
                 pass
         finally:
             if con is not None:
-                con.close()  # an uncommitted transaction is rolled back
+                if self.error is not None:
+                    with contextlib.suppress(Exception):  # raises when no transaction is open
+                        con.execute("ROLLBACK")
+                for table in started:  # not swapped in: leave no staging table behind
+                    with contextlib.suppress(Exception):
+                        con.execute(f'DROP TABLE IF EXISTS "{self.STAGING.format(table)}"')
+                con.close()
 
 
 def add_to_duckdb(db: Path, parquet: dict[str, Path]) -> None:

@@ -406,4 +406,6 @@ def test_a_failed_panel_leaves_the_duckdb_file_as_it_was(
     con = duckdb.connect(str(out / "extractor.duckdb"), read_only=True)
     assert con.execute("select count(*) from panel").fetchone() == (3,)
     assert con.execute("select count(*) from panel_values").fetchone() == (9,)
+    tables = {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
+    assert tables == {"documents", "headings", "mentions", "indicators", "panel", "panel_values", "indicator_values"}
     assert len(pd.read_csv(out / "panel.csv")) == 3
