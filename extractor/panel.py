@@ -645,7 +645,7 @@ def _fields(line: bytes, keys: tuple[str, ...]) -> dict[str, Any]:
         found = None
     if found is None:
         record = json.loads(line)
-        found = {k: record.get(k) for k in keys} if isinstance(record, dict) else dict.fromkeys(keys)
+        found = {k: record.get(k) for k in keys}
     return found
 
 
