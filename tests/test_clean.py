@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extractor.clean import _alternation, clean, is_chrome_line
+from extractor.clean import _WIDTH_TABLE, _alternation, clean, is_chrome_line, normalise_width
 
 WIDTH_CASES = [
     # (loaded, cleaned) — development examples
@@ -72,6 +72,13 @@ def test_contact_note_after_signature_kept_without_brackets() -> None:
 
 def test_width_map_leaves_chars_beyond_the_bmp_alone() -> None:
     assert clean("Ａ１\U0001F600，乙").text == "A1\U0001F600,乙"
+
+
+def test_width_map_is_one_char_for_one_char_and_never_chains() -> None:
+    # normalise_width replaces char by char; a plain form that were mapped again would chain.
+    assert set(_WIDTH_TABLE.values()).isdisjoint(_WIDTH_TABLE)
+    every = "".join(chr(cp) for cp in _WIDTH_TABLE)
+    assert normalise_width("甲" + every + "乙") == "甲" + every.translate(_WIDTH_TABLE) + "乙"
 
 
 def test_one_char_gaps_map_to_their_own_offsets() -> None:
