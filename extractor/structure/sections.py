@@ -91,22 +91,26 @@ def _keyword_index() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, .
 
 @functools.cache
 def _word_tables() -> tuple[
-    dict[str, tuple[tuple[str, tuple[str, ...]], ...]],
+    dict[str, tuple[int, ...]],
+    dict[str, tuple[str, ...]],
     dict[str, tuple[tuple[str, tuple[str, ...]], ...]],
     tuple[tuple[str, re.Pattern[str]], ...],
     tuple[tuple[str, tuple[str, ...]], ...],
 ]:
-    """Keywords (with their sections) by first two chars, one-char keywords, patterns, negatives."""
-    # Keyword lists keep the longest-first order of `_keyword_index`.
+    """Keyword lengths by first two chars, keyword sections, one-char keywords, patterns, negatives."""
     first, owners = _keyword_index()
     tax = taxonomy()
-    heads: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    lengths: dict[str, set[int]] = {}
     singles: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for kws in first.values():
         for kw in kws:
-            (heads if len(kw) > 1 else singles).setdefault(kw[:2], []).append((kw, owners[kw]))
+            if len(kw) > 1:
+                lengths.setdefault(kw[:2], set()).add(len(kw))
+            else:
+                singles.setdefault(kw, []).append((kw, owners[kw]))
     return (
-        {k: tuple(v) for k, v in heads.items()},
+        {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()},
+        owners,
         {k: tuple(v) for k, v in singles.items()},
         tuple((sec.id, pat) for sec in tax.values() for pat in sec.patterns),
         tuple((sec.id, sec.negative) for sec in tax.values() if sec.negative),
@@ -116,18 +120,23 @@ def _word_tables() -> tuple[
 def _scan(text: str) -> list[tuple[int, str, tuple[str, ...]]]:
     """(position, keyword, its sections) of every keyword in a text, nested ones included."""
     # At each position the keywords come longest first, as in `_keyword_index`: a keyword found
-    # there opens with the two chars there, and a one-char keyword is shorter than all of them.
-    # One dict lookup per position replaces a prefix test of every keyword sharing the first char.
-    heads, singles, _, _ = _word_tables()
+    # there opens with the two chars there, so only the lengths of such keywords are read (longest
+    # first; two keywords found at one position differ in length), and a one-char keyword is
+    # shorter than all of them. A slice and a dict lookup per length replace a prefix test of
+    # every keyword sharing the first char.
+    heads, owners, singles, _, _ = _word_tables()
     get = heads.get
-    startswith = text.startswith
+    n = len(text)
     out: list[tuple[int, str, tuple[str, ...]]] = []
-    for i in range(len(text)):
-        found = get(text[i:i + 2])
-        if found is not None:
-            for kw, sec_ids in found:
-                if startswith(kw, i):
-                    out.append((i, kw, sec_ids))
+    for i in range(n):
+        lengths = get(text[i:i + 2])
+        if lengths is not None:
+            for length in lengths:
+                if i + length <= n:
+                    kw = text[i:i + length]
+                    sec_ids = owners.get(kw)
+                    if sec_ids is not None:
+                        out.append((i, kw, sec_ids))
         if singles and text[i] in singles:
             out.extend((i, kw, sec_ids) for kw, sec_ids in singles[text[i]])
     return out
@@ -141,7 +150,7 @@ def keywords_in(text: str) -> Iterator[tuple[int, str]]:
 
 def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
     """Sections whose keywords occur in a heading text: {id: (score, first position, words)}."""
-    heads, singles, patterns, negatives = _word_tables()
+    heads, owners, singles, patterns, negatives = _word_tables()
     hits: dict[str, tuple[int, int, list[str]]] = {}
 
     def add(sec_id: str, word: str, pos: int) -> None:
@@ -151,17 +160,19 @@ def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
         elif word not in hit[2]:
             hits[sec_id] = (hit[0] + len(word), min(hit[1], pos), [*hit[2], word])
 
-    # The scan of _scan, inlined (it runs on every heading of every report); a position opens a
-    # keyword only when its two chars (or, for one-char keywords, its char) are in the tables.
+    # The loop of _scan, inlined: it runs on every heading of every report.
     get = heads.get
-    startswith = text.startswith
-    for i in range(len(text)):
-        found = get(text[i:i + 2])
-        if found is not None:
-            for kw, sec_ids in found:
-                if startswith(kw, i):
-                    for sec_id in sec_ids:
-                        add(sec_id, kw, i)
+    n = len(text)
+    for i in range(n):
+        lengths = get(text[i:i + 2])
+        if lengths is not None:
+            for length in lengths:
+                if i + length <= n:
+                    kw = text[i:i + length]
+                    sec_ids = owners.get(kw)
+                    if sec_ids is not None:
+                        for sec_id in sec_ids:
+                            add(sec_id, kw, i)
         if singles and text[i] in singles:
             for kw, sec_ids in singles[text[i]]:
                 for sec_id in sec_ids:
