@@ -11,6 +11,7 @@ the next run finishes the job.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gzip
 import hashlib
 import json
@@ -44,6 +45,10 @@ class InputItem:
 
     path: Path
     source_info: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    # Where the worker that finishes this document stores its cache entry itself: set by the run
+    # for pool workers, which share this machine's disk, so that the driver does not do the file
+    # work for every document. Left empty for remote (Dask) workers: the driver stores theirs.
+    cache_to: str | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass
@@ -122,6 +127,14 @@ def pack(record: dict[str, Any] | str) -> bytes:
     return gzip.compress(text.encode("utf-8"), compresslevel=1, mtime=0)
 
 
+def store(path: Path, blob: bytes) -> None:
+    """Write a packed cache entry atomically (temp file, then rename), from the driver or a worker."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(blob)
+    os.replace(tmp, path)
+
+
 class Cache:
     """Per-document results stored inside the output folder, one gzipped JSON file each."""
 
@@ -145,12 +158,11 @@ class Cache:
 
     def put(self, key: str, record: dict[str, Any] | str | bytes) -> None:
         """Store a record (its JSON text, or that text already packed) atomically: readers see the old file or the new one."""
-        blob = record if isinstance(record, bytes) else pack(record)
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(blob)
-        os.replace(tmp, path)
+        store(self._path(key), record if isinstance(record, bytes) else pack(record))
+
+    def path(self, key: str) -> str:
+        """The file of the entry under `key`, for a worker to `store` into."""
+        return str(self._path(key))
 
     def tidy(self) -> None:
         """Remove temp files left by a run that was killed while writing."""
@@ -207,8 +219,6 @@ def _work(item: InputItem, options: Options) -> dict[str, Any]:
 
 def _jsonable(value: Any) -> Any:
     """JSON form of what a stage may leave inside a record besides plain data."""
-    import dataclasses
-
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, (set, frozenset)):
@@ -251,8 +261,12 @@ def _prepared(item: InputItem, data: dict[str, Any], text: str) -> Prepared:
     for table, row in tables.rows(doc):
         by_table[table].append(row)
     chunks = {t: encode_rows(t, rows) for t, rows in by_table.items()}
-    # Packed here, in the worker: compressing is the costliest part of caching a record.
+    # Packed here, in the worker: compressing is the costliest part of caching a record; a worker
+    # told where the entry goes stores it too, and hands the driver no bytes to write.
     blob = pack(text) if text else b""
+    if blob and item.cache_to:
+        store(Path(item.cache_to), blob)
+        blob = b""
     return Prepared(blob=blob, line=line, chunks=chunks, status=doc.status, source=str(item.path))
 
 
@@ -312,6 +326,11 @@ def run(
         todo = [
             (i, item) for i, item in enumerate(items) if force or keys[i] is None or not cache.has(keys[i])
         ]
+        if engine == "pool":  # local workers store their records in the cache themselves
+            todo = [
+                (i, item if keys[i] is None else dataclasses.replace(item, cache_to=cache.path(keys[i])))
+                for i, item in todo
+            ]
 
         # 2. Process what is missing while writing the tables: each finished record goes to the
         # cache at once, and the tables advance in input order as far as finished records allow.
@@ -322,7 +341,7 @@ def run(
             assembler.advance()
             for i, record in _engine(engine, workers, scheduler, len(todo))(todo, options):
                 ready = record if isinstance(record, Prepared) else prepare(items[i], record)
-                if keys[i] is not None:
+                if keys[i] is not None and ready.blob:
                     cache.put(keys[i], ready.blob)
                 bar(ready.status, ready.source)
                 assembler.finished(i, ready)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -149,3 +150,24 @@ def test_second_run_into_the_same_folder_is_refused(tmp_path: Path) -> None:
         fcntl.flock(fh, fcntl.LOCK_EX)
         with pytest.raises(runner.RunLockedError):
             run([tmp_path / "nothing.txt"], out, workers=1, progress=False)
+
+
+def test_pool_workers_store_the_cache_entries(tmp_path: Path, counters: Counter[str]) -> None:
+    corpus, pooled, serial = tmp_path / "corpus", tmp_path / "pooled", tmp_path / "serial"
+    _write_corpus(corpus, 0, 12)
+    run([corpus], pooled, workers=2, progress=False)  # workers write the entries, not this process
+    run([corpus], serial, workers=1, progress=False)
+    entries = sorted((pooled / ".cache").glob("*/*.json.gz"))
+    assert len(entries) == 12 and not list((pooled / ".cache").glob("*/*.tmp"))
+
+    def record(path: Path) -> dict[str, object]:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            data = json.load(fh)
+        data.pop("timings")  # the one part that differs from run to run
+        return data
+
+    # The same records the driver stores itself in a serial run, entry by entry.
+    assert [record(p) for p in entries] == [record(serial / ".cache" / p.parent.name / p.name) for p in entries]
+    counters.clear()
+    again = run([corpus], pooled, workers=1, progress=False)
+    assert (again.processed, again.cached, counters["analyse"]) == (0, 12, 0)
