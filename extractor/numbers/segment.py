@@ -256,4 +256,5 @@ def pos_cut(s: str) -> tuple[tuple[str, str], ...]:
 @functools.lru_cache(maxsize=8192)
 def cut(s: str) -> tuple[str, ...]:
     """Segment a short window into words with the shared tokenizer (no HMM)."""
-    return tuple(word for word, _ in pos_cut(s))
+    # From the route, not from pos_cut: the windows cut here would crowd that cache's own.
+    return tuple(word for word, _ in _pos_route(s))
