@@ -150,7 +150,7 @@ def keywords_in(text: str) -> Iterator[tuple[int, str]]:
 
 def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
     """Sections whose keywords occur in a heading text: {id: (score, first position, words)}."""
-    heads, owners, singles, patterns, negatives = _word_tables()
+    _, _, _, patterns, negatives = _word_tables()
     hits: dict[str, tuple[int, int, list[str]]] = {}
 
     def add(sec_id: str, word: str, pos: int) -> None:
@@ -160,23 +160,9 @@ def match_words(text: str) -> dict[str, tuple[int, int, list[str]]]:
         elif word not in hit[2]:
             hits[sec_id] = (hit[0] + len(word), min(hit[1], pos), [*hit[2], word])
 
-    # The loop of _scan, inlined: it runs on every heading of every report.
-    get = heads.get
-    n = len(text)
-    for i in range(n):
-        lengths = get(text[i:i + 2])
-        if lengths is not None:
-            for length in lengths:
-                if i + length <= n:
-                    kw = text[i:i + length]
-                    sec_ids = owners.get(kw)
-                    if sec_ids is not None:
-                        for sec_id in sec_ids:
-                            add(sec_id, kw, i)
-        if singles and text[i] in singles:
-            for kw, sec_ids in singles[text[i]]:
-                for sec_id in sec_ids:
-                    add(sec_id, kw, i)
+    for i, kw, sec_ids in _scan(text):
+        for sec_id in sec_ids:
+            add(sec_id, kw, i)
     for sec_id, pat in patterns:
         found_at = pat.search(text)
         if found_at:
