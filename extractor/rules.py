@@ -25,16 +25,17 @@ def schemas_dir() -> Path:
     raise RulesError("schemas/ folder not found next to the package nor bundled inside it")
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: Path, raw: bytes | None = None) -> Any:
+    """Parse a YAML file (or its bytes, already read) safely; RulesError when it cannot be read."""
     import yaml
 
     # libyaml's parser when PyYAML was built with it: the same safe loading, ten times faster,
     # which every worker process pays at start.
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=loader)
-    except (OSError, yaml.YAMLError) as exc:
+        text = (path.read_bytes() if raw is None else raw).decode("utf-8")
+        return yaml.load(text, Loader=loader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RulesError(f"cannot read rules file {path}: {exc}") from exc
 
 
@@ -68,11 +69,15 @@ def _load_validated(path: Path, schema_path: Path) -> Any:
     the same schema always gives the same answer, so a pass is remembered as an empty stamp file
     named by the hash of both; any edit to either makes a new name, and validation runs again.
     """
-    data = _read_yaml(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RulesError(f"cannot read rules file {path}: {exc}") from exc
+    data = _read_yaml(path, raw)
     if not schema_path.is_file():
         return data
     schema_bytes = schema_path.read_bytes()
-    digest = hashlib.sha256(__version__.encode() + b"\0" + path.read_bytes() + b"\0" + schema_bytes)
+    digest = hashlib.sha256(__version__.encode() + b"\0" + raw + b"\0" + schema_bytes)
     stamp = cache_dir() / "validated" / digest.hexdigest()[:32]
     if stamp.is_file():
         return data
